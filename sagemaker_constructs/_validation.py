@@ -1,0 +1,108 @@
+"""Collect every invalid property of a construct and raise them together.
+
+Constructs validate their props in ``__init__``. Each check that fails adds one
+problem (property, value received, what is allowed); :meth:`Problems.raise_if_any`
+raises a single :class:`ConstructValidationError` listing all of them, so a user
+fixes every mistake in one round instead of one per synth.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Token
+from constructs import IConstruct
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One invalid property: its name, the value received and what is allowed."""
+
+    prop: str
+    value: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        return f"{self.prop}: got {self.value!r}; allowed: {self.allowed}"
+
+
+class ConstructValidationError(ValueError):
+    """Raised at construction when one or more props are invalid.
+
+    Attributes:
+        construct_path: The construct path of the construct that rejected its props.
+        problems: Every problem found, in the order the props were checked.
+    """
+
+    def __init__(self, construct_path: str, problems: Sequence[Problem]) -> None:
+        self.construct_path = construct_path
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        count = len(self.problems)
+        noun = "property" if count == 1 else "properties"
+        super().__init__(f"{construct_path}: {count} invalid {noun}:\n{lines}")
+
+
+def is_token(value: Any) -> bool:
+    """True when ``value`` is (or contains) an unresolved CDK token."""
+    if isinstance(value, str | int | float):
+        return Token.is_unresolved(value)
+    if isinstance(value, list | tuple):
+        return any(is_token(v) for v in value)
+    return False
+
+
+class Problems:
+    """Accumulates validation problems for one construct."""
+
+    def __init__(self, scope: IConstruct) -> None:
+        self._scope = scope
+        self._items: list[Problem] = []
+
+    def add(self, prop: str, value: Any, allowed: str) -> None:
+        self._items.append(Problem(prop, value, allowed))
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def integer_range(self, prop: str, value: int | None, low: int, high: int) -> None:
+        """Check ``low <= value <= high``; ``None`` and tokens are skipped."""
+        if value is None or is_token(value):
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.add(prop, value, f"an integer from {low} to {high}")
+
+    def pattern(
+        self,
+        prop: str,
+        value: str | None,
+        regex: re.Pattern[str],
+        allowed: str,
+        *,
+        max_length: int | None = None,
+    ) -> None:
+        """Check a string against ``regex`` (full match) and an optional length cap."""
+        if value is None or is_token(value):
+            return
+        if not isinstance(value, str) or not regex.fullmatch(value):
+            self.add(prop, value, allowed)
+        elif max_length is not None and len(value) > max_length:
+            self.add(prop, value, f"at most {max_length} characters (got {len(value)})")
+
+    def one_of(self, prop: str, value: str | None, allowed: Iterable[str]) -> None:
+        if value is None or is_token(value):
+            return
+        options = list(allowed)
+        if value not in options:
+            self.add(prop, value, "one of " + ", ".join(repr(o) for o in options))
+
+    def max_items(self, prop: str, values: Sequence[Any] | None, limit: int) -> None:
+        if values is not None and len(values) > limit:
+            self.add(prop, f"{len(values)} items", f"at most {limit}")
+
+    def raise_if_any(self) -> None:
+        if self._items:
+            raise ConstructValidationError(self._scope.node.path or "App", self._items)

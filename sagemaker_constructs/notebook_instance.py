@@ -1,0 +1,444 @@
+"""A SageMaker notebook instance that is secure by default."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final, Literal
+
+import jsii
+from aws_cdk import (
+    Annotations,
+    ArnFormat,
+    Aws,
+    CfnOutput,
+    Names,
+    RemovalPolicy,
+    Stack,
+    Tags,
+    Token,
+)
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ._compliance import acknowledge_wildcard_resource
+from ._defaults import NOTEBOOK_LOG_GROUP_NAME, new_key, select_subnets
+from ._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
+from ._validation import Problems, is_token
+from .notebook_lifecycle_config import NotebookLifecycleConfig
+
+DEFAULT_PLATFORM: Final = "notebook-al2023-v1"
+#: Platforms the service no longer accepts for new notebooks.
+RETIRED_PLATFORMS: Final = ("notebook-al1-v1", "notebook-al2-v1", "notebook-al2-v2")
+#: Platforms accepted with a warning.
+DEPRECATED_PLATFORMS: Final = ("notebook-al2-v3",)
+SUPPORTED_PLATFORMS: Final = (DEFAULT_PLATFORM, *DEPRECATED_PLATFORMS)
+
+MIN_VOLUME_SIZE_GIB: Final = 5
+MAX_VOLUME_SIZE_GIB: Final = 16_384
+MAX_SECURITY_GROUPS: Final = 5
+MAX_ADDITIONAL_CODE_REPOSITORIES: Final = 3
+
+INSTANCE_TYPE_PATTERN: Final = re.compile(
+    r"ml\.[a-z][a-z0-9]*(-[a-z0-9]+)*\.(medium|large|xlarge|[1-9][0-9]*xlarge)"
+)
+INSTANCE_TYPE_ALLOWED: Final = "ml.<family>.<size>, e.g. ml.t3.medium or ml.g5.2xlarge"
+CODE_REPOSITORY_PATTERN: Final = re.compile(r"https://[^/\s]+(/\S*)?|[a-zA-Z0-9](-*[a-zA-Z0-9])*")
+CODE_REPOSITORY_ALLOWED: Final = (
+    "an https:// Git URL, or the name of an AWS::SageMaker::CodeRepository "
+    "(letters, digits, hyphens), at most 1024 characters"
+)
+
+
+@jsii.implements(iam.IGrantable, ec2.IConnectable)
+class NotebookInstance(Construct):
+    """A SageMaker notebook instance, its execution role and its encrypted volume.
+
+    Secure by default: placed in a VPC subnet with direct internet access disabled, root
+    access disabled, IMDSv2 required, the current Amazon Linux 2023 platform, the EBS
+    volume encrypted with a customer-managed KMS key, and a least-privilege execution role
+    scoped to this notebook's own ARN. The notebook (and so its volume) is retained when
+    the stack is deleted or the resource is replaced.
+
+    Attributes:
+        resource: The L1 ``CfnNotebookInstance``.
+        notebook_instance_name: The notebook's name.
+        notebook_instance_arn: The notebook's ARN.
+        role: The execution role.
+        policy: The customer-managed policy holding the created role's permissions, or
+            ``None`` when a role was given.
+        key: The KMS key encrypting the volume.
+        security_group: The security group created for the notebook, or ``None`` when
+            security groups were given.
+        connections: Network connections of the notebook (``ec2.IConnectable``).
+        grant_principal: The execution role (``iam.IGrantable``).
+        console_url: The notebook's page in the SageMaker console.
+        jupyter_url: The notebook's Jupyter URL (sign-in goes through the console or a
+            presigned URL).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        instance_type: str = "ml.t3.medium",
+        notebook_instance_name: str | None = None,
+        volume_size_gib: int = MIN_VOLUME_SIZE_GIB,
+        encryption_key: kms.IKey | None = None,
+        role: iam.IRole | None = None,
+        platform_identifier: str = DEFAULT_PLATFORM,
+        lifecycle_config: NotebookLifecycleConfig | None = None,
+        default_code_repository: str | None = None,
+        additional_code_repositories: Sequence[str] = (),
+        allow_direct_internet: bool = False,
+        allow_root_access: bool = False,
+        minimum_instance_metadata_service_version: Literal["1", "2"] = "2",
+        accelerator_types: Sequence[str] = (),
+        tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        create_outputs: bool = True,
+    ) -> None:
+        """Create the notebook instance.
+
+        Args:
+            vpc: VPC to place the notebook in. Required unless ``allow_direct_internet``
+                is set.
+            vpc_subnets: Subnets to choose from; the notebook goes in the first selected.
+                Default: the VPC's default selection (private, else isolated subnets).
+            security_groups: Up to 5 security groups. Default: a new security group with
+                no inbound rules and HTTPS outbound only.
+            instance_type: ``ml.<family>.<size>``. Default: ``ml.t3.medium``.
+            notebook_instance_name: Name of the notebook, at most 63 characters. Default:
+                a name unique in the account, derived from the construct path.
+            volume_size_gib: EBS volume size, 5 to 16384 GiB. Default: 5. Volumes can grow
+                but never shrink.
+            encryption_key: KMS key for the volume. Default: a new key with rotation
+                enabled, retained on delete.
+            role: Execution role. Default: a new role whose customer-managed policy allows
+                only writing this notebook's log streams and using its volume key.
+            platform_identifier: Default: ``notebook-al2023-v1``. ``notebook-al2-v3`` is
+                accepted with a warning; retired platforms are rejected.
+            lifecycle_config: Scripts run on create and on start. Default: none.
+            default_code_repository: Git URL or CodeRepository name cloned as the
+                default repository. Default: none.
+            additional_code_repositories: Up to 3 more repositories. Default: none.
+            allow_direct_internet: Give the notebook SageMaker-managed internet access.
+                Default: disabled; enabling leaves a warning.
+            allow_root_access: Give notebook users root. Default: disabled; enabling
+                leaves a warning. Lifecycle scripts run as root either way.
+            minimum_instance_metadata_service_version: ``"2"`` (IMDSv2 only) or ``"1"``.
+                Default: ``"2"``.
+            accelerator_types: Elastic Inference accelerators. Amazon Elastic Inference is
+                no longer offered, so any value is rejected. Default: none.
+            tags: Tags for the notebook and everything this construct creates.
+                Default: none.
+            removal_policy: Applied to the notebook and a created key. Default: retained
+                on stack delete and on replacement.
+            create_outputs: Add stack outputs with the notebook's name and console URL.
+                Default: added.
+        """
+        super().__init__(scope, id)
+        self._validate(
+            vpc=vpc,
+            security_groups=security_groups,
+            instance_type=instance_type,
+            notebook_instance_name=notebook_instance_name,
+            volume_size_gib=volume_size_gib,
+            platform_identifier=platform_identifier,
+            default_code_repository=default_code_repository,
+            additional_code_repositories=additional_code_repositories,
+            allow_direct_internet=allow_direct_internet,
+            minimum_instance_metadata_service_version=minimum_instance_metadata_service_version,
+            accelerator_types=accelerator_types,
+            tags=tags,
+        )
+        self._warn(
+            instance_type=instance_type,
+            platform_identifier=platform_identifier,
+            allow_direct_internet=allow_direct_internet,
+            allow_root_access=allow_root_access,
+            minimum_instance_metadata_service_version=minimum_instance_metadata_service_version,
+        )
+        stack = Stack.of(self)
+
+        name = notebook_instance_name or Names.unique_resource_name(
+            self, max_length=NAME_MAX_LENGTH, separator="-"
+        )
+        self.notebook_instance_name: str = name
+        # Notebook ARNs carry the name in lower case.
+        self.notebook_instance_arn: str = stack.format_arn(
+            service="sagemaker",
+            resource="notebook-instance",
+            resource_name=name if Token.is_unresolved(name) else name.lower(),
+        )
+
+        self.key: kms.IKey = encryption_key or new_key(
+            self, "Key", description=f"Encrypts the volume of notebook {name}",
+            removal_policy=removal_policy,
+        )
+
+        self.security_group: ec2.SecurityGroup | None = None
+        if security_groups is None and vpc is not None:
+            self.security_group = ec2.SecurityGroup(
+                self,
+                "SecurityGroup",
+                vpc=vpc,
+                description=f"Notebook {name}: no inbound, HTTPS outbound",
+                allow_all_outbound=False,
+            )
+            self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
+            security_groups = [self.security_group]
+        self.connections = ec2.Connections(security_groups=list(security_groups or []))
+
+        self.policy: iam.ManagedPolicy | None = None
+        if role is None:
+            created = iam.Role(
+                self,
+                "Role",
+                assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                description=f"Execution role of SageMaker notebook {name}",
+            )
+            self.policy = iam.ManagedPolicy(
+                self,
+                "Policy",
+                description=f"Least-privilege permissions of SageMaker notebook {name}",
+                roles=[created],
+                statements=self._base_statements(stack, name),
+            )
+            role = created
+            own_streams, any_stream = self._log_stream_arns(stack, name)
+            acknowledge_wildcard_resource(
+                self.policy, own_streams,
+                "SageMaker names a notebook's log streams '<notebook-name>/<source>' at run "
+                "time (jupyter.log, LifecycleConfigOnStart, ...); the wildcard covers only "
+                "this notebook's own streams.",
+            )
+            acknowledge_wildcard_resource(
+                self.policy, any_stream,
+                "logs:DescribeLogStreams is authorized on the log group; ':*' here is the "
+                "ARN form of the /aws/sagemaker/NotebookInstances group itself.",
+            )
+        self.role: iam.IRole = role
+        self.grant_principal: iam.IPrincipal = role
+
+        subnet_id = None
+        if vpc is not None:
+            subnet_id = select_subnets(vpc, vpc_subnets).subnet_ids[0]
+
+        self.resource = sagemaker.CfnNotebookInstance(
+            self,
+            "Resource",
+            notebook_instance_name=name,
+            instance_type=instance_type,
+            role_arn=role.role_arn,
+            subnet_id=subnet_id,
+            security_group_ids=[sg.security_group_id for sg in security_groups or []] or None,
+            direct_internet_access="Enabled" if allow_direct_internet else "Disabled",
+            root_access="Enabled" if allow_root_access else "Disabled",
+            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
+                minimum_instance_metadata_service_version=minimum_instance_metadata_service_version
+            ),
+            platform_identifier=platform_identifier,
+            volume_size_in_gb=volume_size_gib,
+            kms_key_id=self.key.key_arn,
+            lifecycle_config_name=lifecycle_config.lifecycle_config_name
+            if lifecycle_config
+            else None,
+            default_code_repository=default_code_repository,
+            additional_code_repositories=list(additional_code_repositories) or None,
+        )
+        self.resource.apply_removal_policy(removal_policy)
+        # The role's permissions must exist before the notebook starts and runs its
+        # lifecycle scripts, which write to CloudWatch Logs with them.
+        if self.policy is not None:
+            self.resource.node.add_dependency(self.policy)
+        for key, value in (tags or {}).items():
+            Tags.of(self).add(key, value)
+
+        self.console_url: str = (
+            f"https://{Aws.REGION}.console.aws.amazon.com/sagemaker/home"
+            f"?region={Aws.REGION}#/notebook-instances/{name}"
+        )
+        self.jupyter_url: str = f"https://{name}.notebook.{Aws.REGION}.sagemaker.aws/"
+        if create_outputs:
+            CfnOutput(self, "NameOutput", value=name, description="Notebook instance name")
+            CfnOutput(
+                self, "ConsoleUrlOutput", value=self.console_url,
+                description=f"Console page of notebook {name} (open Jupyter from there)",
+            )
+
+    def _log_stream_arns(self, stack: Stack, name: str) -> tuple[str, str]:
+        """ARNs of this notebook's own log streams and of the notebook log group's streams."""
+        log_group_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=NOTEBOOK_LOG_GROUP_NAME,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        return f"{log_group_arn}:log-stream:{name}/*", f"{log_group_arn}:*"
+
+    def _base_statements(self, stack: Stack, name: str) -> list[iam.PolicyStatement]:
+        own_streams, any_stream = self._log_stream_arns(stack, name)
+        return [
+            iam.PolicyStatement(
+                sid="WriteOwnLogStreams",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[own_streams],
+            ),
+            iam.PolicyStatement(
+                sid="DescribeNotebookLogStreams",
+                actions=["logs:DescribeLogStreams"],
+                resources=[any_stream],
+            ),
+            iam.PolicyStatement(
+                sid="UseVolumeKey",
+                actions=[
+                    "kms:Decrypt",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:DescribeKey",
+                ],
+                resources=[self.key.key_arn],
+            ),
+            iam.PolicyStatement(
+                sid="GrantVolumeKeyToAwsServices",
+                actions=["kms:CreateGrant"],
+                resources=[self.key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+        ]
+
+    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
+        """Add a statement to the created role's customer-managed policy.
+
+        With a role that was given, the statement goes to that role's default policy.
+        """
+        if self.policy is not None:
+            self.policy.add_statements(statement)
+        else:
+            self.role.add_to_principal_policy(statement)
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Grant ``actions`` on this notebook instance to ``grantee``."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=[self.notebook_instance_arn]
+        )
+
+    def grant_presigned_url(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` open this notebook's Jupyter UI (CreatePresignedNotebookInstanceUrl)."""
+        return self.grant(grantee, "sagemaker:CreatePresignedNotebookInstanceUrl")
+
+    def _validate(
+        self,
+        *,
+        vpc: ec2.IVpc | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+        instance_type: str,
+        notebook_instance_name: str | None,
+        volume_size_gib: int,
+        platform_identifier: str,
+        default_code_repository: str | None,
+        additional_code_repositories: Sequence[str],
+        allow_direct_internet: bool,
+        minimum_instance_metadata_service_version: str,
+        accelerator_types: Sequence[str],
+        tags: Mapping[str, str] | None,
+    ) -> None:
+        p = Problems(self)
+        p.pattern("instance_type", instance_type, INSTANCE_TYPE_PATTERN, INSTANCE_TYPE_ALLOWED)
+        p.pattern(
+            "notebook_instance_name", notebook_instance_name, NAME_PATTERN, NAME_ALLOWED,
+            max_length=NAME_MAX_LENGTH,
+        )
+        p.integer_range("volume_size_gib", volume_size_gib, MIN_VOLUME_SIZE_GIB, MAX_VOLUME_SIZE_GIB)
+        if not is_token(platform_identifier):
+            if platform_identifier in RETIRED_PLATFORMS:
+                p.add(
+                    "platform_identifier", platform_identifier,
+                    f"{' or '.join(SUPPORTED_PLATFORMS)} ({platform_identifier} is retired)",
+                )
+            else:
+                p.one_of("platform_identifier", platform_identifier, SUPPORTED_PLATFORMS)
+        if vpc is None and not allow_direct_internet:
+            p.add(
+                "vpc", None,
+                "a VPC (required while direct internet access is disabled, the default)",
+            )
+        if vpc is None and security_groups:
+            p.add("security_groups", f"{len(security_groups)} items", "none without a vpc")
+        p.max_items("security_groups", security_groups, MAX_SECURITY_GROUPS)
+        p.one_of(
+            "minimum_instance_metadata_service_version",
+            minimum_instance_metadata_service_version,
+            ("1", "2"),
+        )
+        p.pattern(
+            "default_code_repository", default_code_repository, CODE_REPOSITORY_PATTERN,
+            CODE_REPOSITORY_ALLOWED, max_length=1024,
+        )
+        p.max_items(
+            "additional_code_repositories", additional_code_repositories,
+            MAX_ADDITIONAL_CODE_REPOSITORIES,
+        )
+        for i, repo in enumerate(additional_code_repositories):
+            p.pattern(
+                f"additional_code_repositories[{i}]", repo, CODE_REPOSITORY_PATTERN,
+                CODE_REPOSITORY_ALLOWED, max_length=1024,
+            )
+        repos = [r for r in (default_code_repository, *additional_code_repositories) if r]
+        if len(set(repos)) != len(repos):
+            p.add("additional_code_repositories", repos, "each repository at most once")
+        if accelerator_types:
+            p.add(
+                "accelerator_types", list(accelerator_types),
+                "none (Amazon Elastic Inference is no longer offered; choose a GPU "
+                "instance_type instead)",
+            )
+        if tags:
+            p.max_items("tags", list(tags), 50)
+            for key in tags:
+                if not is_token(key) and (not key or len(key) > 128 or key.startswith("aws:")):
+                    p.add(f"tags[{key!r}]", key, "a key of 1 to 128 characters not starting with 'aws:'")
+        p.raise_if_any()
+
+    def _warn(
+        self,
+        *,
+        instance_type: str,
+        platform_identifier: str,
+        allow_direct_internet: bool,
+        allow_root_access: bool,
+        minimum_instance_metadata_service_version: str,
+    ) -> None:
+        notes = Annotations.of(self)
+        if allow_direct_internet:
+            notes.add_warning_v2(
+                "sagemaker-constructs:notebook-direct-internet",
+                "allow_direct_internet=True: the notebook gets SageMaker-managed internet "
+                "access outside the VPC's controls (Security Hub SageMaker.1).",
+            )
+        if allow_root_access:
+            notes.add_warning_v2(
+                "sagemaker-constructs:notebook-root-access",
+                "allow_root_access=True: notebook users get root (Security Hub SageMaker.3).",
+            )
+        if minimum_instance_metadata_service_version == "1":
+            notes.add_warning_v2(
+                "sagemaker-constructs:notebook-imdsv1",
+                "minimum_instance_metadata_service_version='1' allows IMDSv1.",
+            )
+        if platform_identifier in DEPRECATED_PLATFORMS:
+            notes.add_warning_v2(
+                "sagemaker-constructs:notebook-al2",
+                f"platform_identifier={platform_identifier!r}: Amazon Linux 2 notebooks can no "
+                f"longer be created or restarted after 2026-06-30; use {DEFAULT_PLATFORM!r}.",
+            )

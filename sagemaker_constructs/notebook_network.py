@@ -1,0 +1,238 @@
+"""A VPC for notebook instances with no route to the internet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from aws_cdk import Annotations, CfnResource, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ._defaults import allow_cloudwatch_logs, new_key, select_subnets
+from ._validation import Problems
+
+#: Interface endpoints a notebook with direct internet access disabled needs, by short name.
+NOTEBOOK_ENDPOINT_SERVICES: Final[dict[str, ec2.InterfaceVpcEndpointAwsService]] = {
+    "notebook": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_NOTEBOOK,
+    "sagemaker.api": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+    "sagemaker.runtime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+    "sts": ec2.InterfaceVpcEndpointAwsService.STS,
+    "logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "kms": ec2.InterfaceVpcEndpointAwsService.KMS,
+}
+#: Short name of the S3 gateway endpoint, for ``existing_endpoints``.
+S3_GATEWAY: Final = "s3"
+#: Every endpoint name ``existing_endpoints`` accepts.
+ENDPOINT_NAMES: Final[tuple[str, ...]] = (*NOTEBOOK_ENDPOINT_SERVICES, S3_GATEWAY)
+
+_HTTPS = ec2.Port.tcp(443)
+
+
+class NotebookNetwork(Construct):
+    """Network for notebook instances: isolated subnets, VPC endpoints, flow logs.
+
+    By default a new VPC is created with isolated subnets in two Availability Zones and no
+    internet or NAT gateway. Notebooks reach AWS only through the VPC endpoints created
+    here, whose security group admits HTTPS from :attr:`notebook_security_group` and
+    nothing else. Pass ``vpc`` to wrap an existing VPC instead; list in
+    ``existing_endpoints`` what it already has, and only the rest is added.
+
+    Attributes:
+        vpc: The VPC the notebooks run in.
+        notebook_security_group: Security group to attach to notebooks; the endpoints
+            admit HTTPS from it.
+        endpoint_security_group: Security group of the interface endpoints.
+        interface_endpoints: The interface endpoints created, by short name.
+        s3_endpoint: The S3 gateway endpoint, or ``None`` when it already existed.
+        flow_log_group: Log group of the VPC flow logs, or ``None`` when disabled.
+        key: KMS key encrypting the flow-log group, or ``None`` when flow logs are disabled.
+        connections: Connections of the notebook security group (``ec2.IConnectable``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        ip_addresses: ec2.IIpAddresses | None = None,
+        max_azs: int = 2,
+        existing_endpoints: Sequence[str] = (),
+        flow_logs: bool = True,
+        flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        encryption_key: kms.IKey | None = None,
+        restrict_default_security_group: bool = True,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        """Create the network.
+
+        Args:
+            vpc: An existing VPC to wrap. Default: a new VPC with isolated subnets only.
+            vpc_subnets: Subnets for the interface endpoints (and for notebooks placed by
+                :meth:`notebook_subnets`). Default: the VPC's isolated subnets, or its
+                private subnets when it has none.
+            ip_addresses: CIDR allocation of a new VPC. Default: ``10.0.0.0/16``. Ignored
+                when ``vpc`` is given.
+            max_azs: Availability Zones of a new VPC, 2 or more. Default: 2.
+            existing_endpoints: Short names of endpoints the VPC already has (one of
+                :data:`ENDPOINT_NAMES`); they are not created. Default: all are created.
+            flow_logs: Whether to create VPC flow logs (all traffic) to CloudWatch Logs.
+                Default: created. Set ``False`` only when the VPC already has them.
+            flow_log_retention: Retention of the flow-log group. Default: one year.
+            encryption_key: KMS key for the flow-log group. Default: a new key with
+                rotation enabled, retained on delete.
+            restrict_default_security_group: Remove all rules from a new VPC's default
+                security group. Default: removed.
+            removal_policy: Applied to the flow-log group and a created key.
+                Default: retained.
+        """
+        super().__init__(scope, id)
+        problems = Problems(self)
+        for i, name in enumerate(existing_endpoints):
+            if name not in ENDPOINT_NAMES:
+                problems.add(
+                    f"existing_endpoints[{i}]", name, "one of " + ", ".join(ENDPOINT_NAMES)
+                )
+        if vpc is None:
+            problems.integer_range("max_azs", max_azs, 2, 6)
+        elif ip_addresses is not None:
+            problems.add("ip_addresses", "given", "only without vpc (it sets a new VPC's CIDR)")
+        problems.raise_if_any()
+
+        if vpc is None:
+            vpc = ec2.Vpc(
+                self,
+                "Vpc",
+                ip_addresses=ip_addresses or ec2.IpAddresses.cidr("10.0.0.0/16"),
+                max_azs=max_azs,
+                nat_gateways=0,
+                subnet_configuration=[
+                    ec2.SubnetConfiguration(
+                        name="Notebooks",
+                        subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                        cidr_mask=20,
+                    )
+                ],
+                restrict_default_security_group=restrict_default_security_group,
+            )
+            _drop_redundant_depends_on(self)
+        self.vpc: ec2.IVpc = vpc
+        self._subnets = vpc_subnets or ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+            if vpc.isolated_subnets
+            else ec2.SubnetType.PRIVATE_WITH_EGRESS
+        )
+
+        self.notebook_security_group = ec2.SecurityGroup(
+            self,
+            "NotebookSecurityGroup",
+            vpc=vpc,
+            description="SageMaker notebooks: HTTPS out to VPC endpoints only, no inbound",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=vpc,
+            description="VPC interface endpoints: HTTPS from the notebook security group only",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            self.notebook_security_group, _HTTPS, "HTTPS from notebooks"
+        )
+        self.notebook_security_group.add_egress_rule(
+            self.endpoint_security_group, _HTTPS, "HTTPS to the interface endpoints"
+        )
+        self.connections = self.notebook_security_group.connections
+
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for name, service in NOTEBOOK_ENDPOINT_SERVICES.items():
+            if name in existing_endpoints:
+                continue
+            self.interface_endpoints[name] = self.add_interface_endpoint(name, service)
+
+        self.s3_endpoint: ec2.GatewayVpcEndpoint | None = None
+        if S3_GATEWAY not in existing_endpoints:
+            self.s3_endpoint = vpc.add_gateway_endpoint(
+                "S3Endpoint",
+                service=ec2.GatewayVpcEndpointAwsService.S3,
+                subnets=[self._subnets],
+            )
+            # The gateway endpoint is reached through the route table, not an ENI, so
+            # notebooks need an egress rule to S3's public ranges on 443.
+            self.notebook_security_group.add_egress_rule(
+                ec2.Peer.any_ipv4(), _HTTPS, "HTTPS to S3 via the gateway endpoint (no internet route)"
+            )
+
+        self.key: kms.IKey | None = None
+        self.flow_log_group: logs.LogGroup | None = None
+        if flow_logs:
+            self.key = encryption_key or new_key(
+                self, "Key", description="Encrypts the notebook VPC flow logs",
+                removal_policy=removal_policy,
+            )
+            if encryption_key is None:
+                allow_cloudwatch_logs(self.key)
+            self.flow_log_group = logs.LogGroup(
+                self,
+                "FlowLogGroup",
+                encryption_key=self.key,
+                retention=flow_log_retention,
+                removal_policy=removal_policy,
+            )
+            ec2.FlowLog(
+                self,
+                "FlowLog",
+                resource_type=ec2.FlowLogResourceType.from_vpc(vpc),
+                destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
+                traffic_type=ec2.FlowLogTrafficType.ALL,
+            )
+        elif vpc.node.scope is self:
+            Annotations.of(self).add_warning_v2(
+                "sagemaker-constructs:network-no-flow-logs",
+                "flow_logs=False: the new VPC has no flow logs.",
+            )
+
+    def add_interface_endpoint(
+        self, name: str, service: ec2.IInterfaceVpcEndpointService
+    ) -> ec2.InterfaceVpcEndpoint:
+        """Add an interface endpoint reachable on 443 from the notebook security group only.
+
+        Args:
+            name: Short name, used in the construct ID (``Endpoint-<name>``).
+            service: The endpoint service.
+        """
+        endpoint = ec2.InterfaceVpcEndpoint(
+            self,
+            f"Endpoint-{name}",
+            vpc=self.vpc,
+            service=service,
+            subnets=self._subnets,
+            private_dns_enabled=True,
+            security_groups=[self.endpoint_security_group],
+            open=False,
+        )
+        self.interface_endpoints[name] = endpoint
+        return endpoint
+
+    def notebook_subnets(self) -> ec2.SelectedSubnets:
+        """The subnets notebooks should be placed in (the endpoints' subnets)."""
+        return select_subnets(self.vpc, self._subnets)
+
+
+def _drop_redundant_depends_on(scope: Construct) -> None:
+    """Remove the DependsOn that CDK puts on its default-SG custom resource handler.
+
+    The handler already references its role with Fn::GetAtt, which orders the two;
+    cfn-lint reports the extra DependsOn (W3005).
+    """
+    provider = Stack.of(scope).node.try_find_child(
+        "Custom::VpcRestrictDefaultSGCustomResourceProvider"
+    )
+    handler = provider.node.try_find_child("Handler") if provider else None
+    if isinstance(handler, CfnResource):
+        handler.add_deletion_override("DependsOn")

@@ -1,0 +1,57 @@
+"""Build every stack of the platform from a validated config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import App, Environment, Stack, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from .config import PlatformConfig
+from .platform_stack import PlatformStack
+from .team_stack import TeamStack
+
+
+@dataclass
+class PlatformApp:
+    platform: PlatformStack
+    teams: dict[str, TeamStack]
+
+    @property
+    def stacks(self) -> list[Stack]:
+        return [self.platform, *self.teams.values()]
+
+
+def build_app(app: App, config: PlatformConfig) -> PlatformApp:
+    """Add the platform stack and one stack per team to ``app``."""
+    settings = config.platform
+    env = None
+    if settings.env.account or settings.env.region:
+        env = Environment(account=settings.env.account, region=settings.env.region)
+    prefix = settings.prefix
+
+    platform = PlatformStack(
+        app, f"{prefix}-platform",
+        settings=settings, env=env,
+        description="SageMaker notebook platform: network, shared key, log groups",
+    )
+    teams: dict[str, TeamStack] = {}
+    for team in config.teams:
+        stack = TeamStack(
+            app, f"{prefix}-team-{team.name}",
+            team=team,
+            network=platform.network,
+            access_logs_bucket=platform.access_logs_bucket,
+            prefix=prefix,
+            env=env,
+            description=f"SageMaker notebooks of team {team.name}",
+        )
+        teams[team.name] = stack
+    for key, value in settings.tags.items():
+        Tags.of(app).add(key, value)
+    return PlatformApp(platform=platform, teams=teams)
+
+
+def register_compliance_checks(app: App) -> None:
+    """Run cdk-nag's AwsSolutions pack at synth; an unacknowledged finding fails synth."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))

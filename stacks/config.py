@@ -1,0 +1,305 @@
+"""The platform's config file: a validated model and a loader with readable errors.
+
+Every error names the file, the field path (``teams[1].notebooks[0].volume_size_gib``),
+the value given and what is allowed. Limits come from the constructs, so the config
+accepts exactly what they accept.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from sagemaker_constructs import ENDPOINT_NAMES
+from sagemaker_constructs.notebook_instance import (
+    INSTANCE_TYPE_ALLOWED,
+    INSTANCE_TYPE_PATTERN,
+    MAX_VOLUME_SIZE_GIB,
+    MIN_VOLUME_SIZE_GIB,
+    SUPPORTED_PLATFORMS,
+)
+
+# Team and user names end up in stack names, notebook names and S3 prefixes, so they are
+# held to the strictest of those: lower-case letters, digits and single hyphens.
+SLUG_PATTERN = re.compile(r"[a-z]([a-z0-9]|-(?=[a-z0-9]))*")
+SLUG_ALLOWED = "lower-case letters, digits and single hyphens, starting with a letter, not ending with a hyphen"
+TEAM_NAME_MAX = 24
+USER_NAME_MAX = 32
+# notebook name = "<team>-<user>", at most 63 characters
+NOTEBOOK_NAME_MAX = 63
+RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+
+class ConfigError(Exception):
+    """The config file is unreadable or invalid; ``str()`` is one line per problem."""
+
+    def __init__(self, path: str | Path, problems: Sequence[str]) -> None:
+        self.path = str(path)
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{self.path}: {p}" for p in self.problems))
+
+
+def _check(ok: bool, allowed: str) -> None:
+    if not ok:
+        raise PydanticCustomError("not_allowed", "allowed: {allowed}", {"allowed": allowed})
+
+
+def _slug(max_length: int):
+    def check(value: str) -> str:
+        _check(
+            bool(SLUG_PATTERN.fullmatch(value)) and len(value) <= max_length,
+            f"1 to {max_length} {SLUG_ALLOWED}",
+        )
+        return value
+
+    return AfterValidator(check)
+
+
+def _in_range(low: int, high: int):
+    def check(value: int) -> int:
+        _check(low <= value <= high, f"an integer from {low} to {high}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _instance_type(value: str) -> str:
+    _check(bool(INSTANCE_TYPE_PATTERN.fullmatch(value)), INSTANCE_TYPE_ALLOWED)
+    return value
+
+
+def _platform(value: str) -> str:
+    _check(value in SUPPORTED_PLATFORMS, " or ".join(SUPPORTED_PLATFORMS))
+    return value
+
+
+def _retention(value: int) -> int:
+    _check(value in RETENTION_DAYS, "one of " + ", ".join(map(str, RETENTION_DAYS)) + " days")
+    return value
+
+
+def _endpoint(value: str) -> str:
+    _check(value in ENDPOINT_NAMES, "one of " + ", ".join(ENDPOINT_NAMES))
+    return value
+
+
+InstanceType = Annotated[str, AfterValidator(_instance_type)]
+VolumeSize = Annotated[int, _in_range(MIN_VOLUME_SIZE_GIB, MAX_VOLUME_SIZE_GIB)]
+PlatformId = Annotated[str, AfterValidator(_platform)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Environment(_Model):
+    """Where the stacks deploy. Omitted: environment-agnostic (synth needs no account)."""
+
+    account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
+
+
+class ExistingVpc(_Model):
+    """An existing VPC to wrap instead of creating one."""
+
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    availability_zones: Annotated[list[str], Field(min_length=2)]
+    subnet_ids: Annotated[list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]], Field(min_length=2)]
+    existing_endpoints: list[Annotated[str, AfterValidator(_endpoint)]] = []
+    has_flow_logs: bool = False
+
+    @model_validator(mode="after")
+    def _one_subnet_per_az(self) -> ExistingVpc:
+        if len(self.subnet_ids) != len(self.availability_zones):
+            raise PydanticCustomError(
+                "subnets_per_az",
+                "got {n} subnet_ids for {m} availability_zones; allowed: one subnet per zone, in the same order",
+                {"n": len(self.subnet_ids), "m": len(self.availability_zones)},
+            )
+        return self
+
+
+class Network(_Model):
+    cidr: Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$")] = "10.0.0.0/16"
+    max_azs: Annotated[int, _in_range(2, 6)] = 2
+    existing_vpc: ExistingVpc | None = None
+
+
+class PlatformSettings(_Model):
+    prefix: Annotated[str, _slug(20)] = "sagemaker"
+    env: Environment = Environment()
+    network: Network = Network()
+    log_retention_days: Annotated[int, AfterValidator(_retention)] = 365
+    tags: dict[str, str] = {}
+
+
+class NotebookDefaults(_Model):
+    instance_type: InstanceType = "ml.t3.medium"
+    volume_size_gib: VolumeSize = MIN_VOLUME_SIZE_GIB
+    platform_identifier: PlatformId = SUPPORTED_PLATFORMS[0]
+
+
+class Notebook(_Model):
+    """One notebook instance, owned by one team member."""
+
+    user: Annotated[str, _slug(USER_NAME_MAX)]
+    instance_type: InstanceType | None = None
+    volume_size_gib: VolumeSize | None = None
+    platform_identifier: PlatformId | None = None
+
+
+class Team(_Model):
+    name: Annotated[str, _slug(TEAM_NAME_MAX)]
+    cost_center: str | None = None
+    notebook_defaults: NotebookDefaults = NotebookDefaults()
+    notebooks: Annotated[list[Notebook], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_users(self) -> Team:
+        seen: set[str] = set()
+        for nb in self.notebooks:
+            if nb.user in seen:
+                raise PydanticCustomError(
+                    "duplicate_user", "user {user!r} has two notebooks; allowed: one notebook per user",
+                    {"user": nb.user},
+                )
+            seen.add(nb.user)
+        return self
+
+    def notebook_name(self, nb: Notebook) -> str:
+        return f"{self.name}-{nb.user}"
+
+    def resolved(self, nb: Notebook) -> NotebookDefaults:
+        """The notebook's settings with the team's defaults filled in."""
+        d = self.notebook_defaults
+        return NotebookDefaults(
+            instance_type=nb.instance_type or d.instance_type,
+            volume_size_gib=nb.volume_size_gib or d.volume_size_gib,
+            platform_identifier=nb.platform_identifier or d.platform_identifier,
+        )
+
+
+class PlatformConfig(_Model):
+    """The whole config file."""
+
+    platform: PlatformSettings = PlatformSettings()
+    teams: Annotated[list[Team], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_teams(self) -> PlatformConfig:
+        seen: set[str] = set()
+        for team in self.teams:
+            if team.name in seen:
+                raise PydanticCustomError(
+                    "duplicate_team", "team {name!r} is listed twice; allowed: unique team names",
+                    {"name": team.name},
+                )
+            seen.add(team.name)
+        return self
+
+
+def _field_path(loc: Sequence[Any]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.startswith(("function-", "constrained-")) or part in {"str", "int"}:
+            continue  # pydantic's internal validator names, not config fields
+        else:
+            path += f".{part}" if path else part
+    return path or "(top level)"
+
+
+def _fields_of(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """Field names allowed at ``loc`` (the parent of an unknown key), for "did you mean"."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            inner = getattr(candidate, "__args__", None)
+            for c in (candidate, *(inner or ())):
+                if isinstance(c, type) and issubclass(c, BaseModel):
+                    current = c
+                    break
+    return list(getattr(current, "model_fields", {}))
+
+
+def _describe(error: Any) -> str:
+    loc = error["loc"]
+    path = _field_path(loc)
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        allowed = _fields_of(PlatformConfig, loc[:-1])
+        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+        return f"{path}: unknown field{hint}; allowed fields: {', '.join(allowed)}"
+    if kind == "missing":
+        return f"{path}: missing; this field is required"
+    if kind == "not_allowed":
+        return f"{path}: got {value!r}; {error['msg']}"
+    if kind in {"duplicate_user", "duplicate_team", "subnets_per_az"}:
+        return f"{path}: {error['msg']}"
+    if kind == "string_pattern_mismatch":
+        return f"{path}: got {value!r}; allowed: a string matching {error['ctx']['pattern']}"
+    return f"{path}: got {value!r}; allowed: {error['msg']}"
+
+
+def parse_config(data: Any, source: str | Path = "<config>") -> PlatformConfig:
+    """Validate already-parsed config data; raise :class:`ConfigError` on any problem."""
+    if data is None:
+        raise ConfigError(source, ["the file is empty; allowed: a mapping with 'teams' (and optionally 'platform')"])
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"got a {type(data).__name__} at the top level; allowed: a mapping with 'teams'"])
+    try:
+        config = PlatformConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
+    problems = [
+        f"teams[{t}].notebooks[{n}].user: notebook name {team.notebook_name(nb)!r} is "
+        f"{len(team.notebook_name(nb))} characters; allowed: team name + '-' + user at most {NOTEBOOK_NAME_MAX}"
+        for t, team in enumerate(config.teams)
+        for n, nb in enumerate(team.notebooks)
+        if len(team.notebook_name(nb)) > NOTEBOOK_NAME_MAX
+    ]
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def load_config(path: str | Path) -> PlatformConfig:
+    """Read and validate a YAML config file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(p, [f"cannot read the file ({exc.strerror})"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(p, [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+    return parse_config(data, p)

@@ -1,0 +1,109 @@
+"""Resources shared by every team: network, shared key, notebook log group, access logs."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from sagemaker_constructs import NotebookNetwork
+from sagemaker_constructs._compliance import acknowledge
+from sagemaker_constructs._defaults import NOTEBOOK_LOG_GROUP_NAME, allow_cloudwatch_logs, new_key
+
+from .config import RETENTION_DAYS, PlatformSettings
+
+# RetentionDays lists the same periods in the same order, then INFINITE.
+_RETENTION = dict(zip(RETENTION_DAYS, logs.RetentionDays, strict=False))
+
+
+class PlatformStack(Stack):
+    """One per account and region: what every team stack builds on.
+
+    Attributes:
+        network: The notebook network (VPC, endpoints, flow logs).
+        key: Shared KMS key for the platform's log groups.
+        notebook_log_group: ``/aws/sagemaker/NotebookInstances``, encrypted, with retention.
+        access_logs_bucket: Receives S3 server access logs of the team buckets.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, settings: PlatformSettings, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        retention = _RETENTION[settings.log_retention_days]
+
+        self.key = new_key(
+            self, "SharedKey",
+            description="Encrypts the SageMaker platform's log groups",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        allow_cloudwatch_logs(self.key)
+
+        net = settings.network
+        if net.existing_vpc is not None:
+            ev = net.existing_vpc
+            vpc = ec2.Vpc.from_vpc_attributes(
+                self, "ExistingVpc",
+                vpc_id=ev.vpc_id,
+                availability_zones=ev.availability_zones,
+                isolated_subnet_ids=ev.subnet_ids,
+            )
+            self.network = NotebookNetwork(
+                self, "Network",
+                vpc=vpc,
+                existing_endpoints=ev.existing_endpoints,
+                flow_logs=not ev.has_flow_logs,
+                flow_log_retention=retention,
+                encryption_key=self.key,
+            )
+        else:
+            self.network = NotebookNetwork(
+                self, "Network",
+                ip_addresses=ec2.IpAddresses.cidr(net.cidr),
+                max_azs=net.max_azs,
+                flow_log_retention=retention,
+                encryption_key=self.key,
+            )
+
+        self.notebook_log_group = logs.LogGroup(
+            self, "NotebookLogGroup",
+            log_group_name=NOTEBOOK_LOG_GROUP_NAME,
+            encryption_key=self.key,
+            retention=retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        self.access_logs_bucket = s3.Bucket(
+            self, "AccessLogsBucket",
+            # S3 server access logging delivers only to buckets with S3-managed keys.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(settings.log_retention_days),
+                    noncurrent_version_expiration=Duration.days(30),
+                )
+            ],
+        )
+        # Team buckets live in other stacks; naming them here would make this stack depend
+        # on theirs. The logging service is allowed for this account's buckets instead.
+        self.access_logs_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="S3ServerAccessLogsFromThisAccount",
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.access_logs_bucket.arn_for_objects("*")],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        acknowledge(
+            self.access_logs_bucket,
+            "AwsSolutions-S1",
+            "This bucket is the destination of the team buckets' server access logs; "
+            "logging it into itself would loop.",
+        )
