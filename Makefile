@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 
 synth: $(VENV)/.installed node_modules/.installed
 	rm -rf cdk.out
-	$(CDK) synth --all --quiet --no-notices --no-version-reporting --output cdk.out $(CDK_ARGS)
+	$(CDK) synth --quiet --no-notices --no-version-reporting --output cdk.out $(CDK_ARGS)
 	@ls cdk.out/*.template.json
 
 test: $(VENV)/.installed node_modules/.installed

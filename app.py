@@ -3,14 +3,22 @@
 
     cdk synth                          # config/teams.yaml
     cdk synth -c config=path/to.yaml   # another config
+
+A config error or an invalid construct property exits 1 with one line per problem
+(file, field path, value, what is allowed) and no traceback.
 """
 
+import os
 import sys
 
-import aws_cdk as cdk
+# jsii prints a multi-line banner on every run under Node 20, the version this project's
+# machines pin; it would bury the synth output. Must be set before aws_cdk is imported.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from sagemaker_constructs import ConstructValidationError
-from stacks import ConfigError, build_app, load_config, register_compliance_checks
+import aws_cdk as cdk  # noqa: E402
+
+from sagemaker_constructs import ConstructValidationError  # noqa: E402
+from stacks import ConfigError, build_app, load_config, register_compliance_checks  # noqa: E402
 
 DEFAULT_CONFIG = "config/teams.yaml"
 
@@ -21,7 +29,8 @@ def main() -> int:
     try:
         build_app(app, load_config(path))
     except (ConfigError, ConstructValidationError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         return 1
     register_compliance_checks(app)
     app.synth()

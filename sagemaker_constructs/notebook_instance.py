@@ -195,7 +195,7 @@ class NotebookInstance(Construct):
             )
             self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
             security_groups = [self.security_group]
-        self.connections = ec2.Connections(security_groups=list(security_groups or []))
+        self._connections = ec2.Connections(security_groups=list(security_groups or []))
 
         self.policy: iam.ManagedPolicy | None = None
         if role is None:
@@ -226,7 +226,6 @@ class NotebookInstance(Construct):
                 "ARN form of the /aws/sagemaker/NotebookInstances group itself.",
             )
         self.role: iam.IRole = role
-        self.grant_principal: iam.IPrincipal = role
 
         subnet_id = None
         if vpc is not None:
@@ -273,6 +272,16 @@ class NotebookInstance(Construct):
                 self, "ConsoleUrlOutput", value=self.console_url,
                 description=f"Console page of notebook {name} (open Jupyter from there)",
             )
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The execution role (``iam.IGrantable``)."""
+        return self.role
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The notebook's security groups (``ec2.IConnectable``)."""
+        return self._connections
 
     def _log_stream_arns(self, stack: Stack, name: str) -> tuple[str, str]:
         """ARNs of this notebook's own log streams and of the notebook log group's streams."""

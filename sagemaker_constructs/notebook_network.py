@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+import jsii
+
 from aws_cdk import Annotations, CfnResource, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
@@ -31,6 +33,7 @@ ENDPOINT_NAMES: Final[tuple[str, ...]] = (*NOTEBOOK_ENDPOINT_SERVICES, S3_GATEWA
 _HTTPS = ec2.Port.tcp(443)
 
 
+@jsii.implements(ec2.IConnectable)
 class NotebookNetwork(Construct):
     """Network for notebook instances: isolated subnets, VPC endpoints, flow logs.
 
@@ -101,6 +104,14 @@ class NotebookNetwork(Construct):
             problems.integer_range("max_azs", max_azs, 2, 6)
         elif ip_addresses is not None:
             problems.add("ip_addresses", "given", "only without vpc (it sets a new VPC's CIDR)")
+        if vpc is not None and S3_GATEWAY not in existing_endpoints and not _route_tables_known(
+            vpc, vpc_subnets
+        ):
+            problems.add(
+                "vpc", "a VPC whose subnets' route table IDs are unknown",
+                "a VPC imported with its route table IDs (needed for the S3 gateway "
+                "endpoint), or 's3' in existing_endpoints",
+            )
         problems.raise_if_any()
 
         if vpc is None:
@@ -147,7 +158,6 @@ class NotebookNetwork(Construct):
         self.notebook_security_group.add_egress_rule(
             self.endpoint_security_group, _HTTPS, "HTTPS to the interface endpoints"
         )
-        self.connections = self.notebook_security_group.connections
 
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         for name, service in NOTEBOOK_ENDPOINT_SERVICES.items():
@@ -197,6 +207,11 @@ class NotebookNetwork(Construct):
                 "flow_logs=False: the new VPC has no flow logs.",
             )
 
+    @property
+    def connections(self) -> ec2.Connections:
+        """Connections of the notebook security group (``ec2.IConnectable``)."""
+        return self.notebook_security_group.connections
+
     def add_interface_endpoint(
         self, name: str, service: ec2.IInterfaceVpcEndpointService
     ) -> ec2.InterfaceVpcEndpoint:
@@ -236,3 +251,11 @@ def _drop_redundant_depends_on(scope: Construct) -> None:
     handler = provider.node.try_find_child("Handler") if provider else None
     if isinstance(handler, CfnResource):
         handler.add_deletion_override("DependsOn")
+
+
+def _route_tables_known(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> bool:
+    subnets = select_subnets(vpc, selection).subnets
+    try:
+        return all(subnet.route_table.route_table_id for subnet in subnets)
+    except RuntimeError:  # imported subnets without route tables raise on access
+        return False

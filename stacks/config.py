@@ -122,6 +122,8 @@ class ExistingVpc(_Model):
     vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
     availability_zones: Annotated[list[str], Field(min_length=2)]
     subnet_ids: Annotated[list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]], Field(min_length=2)]
+    #: Route tables of ``subnet_ids``, same order; needed unless ``s3`` is in existing_endpoints.
+    route_table_ids: list[Annotated[str, Field(pattern=r"^rtb-[0-9a-f]{8,17}$")]] = []
     existing_endpoints: list[Annotated[str, AfterValidator(_endpoint)]] = []
     has_flow_logs: bool = False
 
@@ -132,6 +134,13 @@ class ExistingVpc(_Model):
                 "subnets_per_az",
                 "got {n} subnet_ids for {m} availability_zones; allowed: one subnet per zone, in the same order",
                 {"n": len(self.subnet_ids), "m": len(self.availability_zones)},
+            )
+        if "s3" not in self.existing_endpoints and len(self.route_table_ids) != len(self.subnet_ids):
+            raise PydanticCustomError(
+                "subnets_per_az",
+                "got {n} route_table_ids for {m} subnet_ids; allowed: one route table per subnet "
+                "(for the S3 gateway endpoint), or 's3' in existing_endpoints",
+                {"n": len(self.route_table_ids), "m": len(self.subnet_ids)},
             )
         return self
 

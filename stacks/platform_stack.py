@@ -48,6 +48,7 @@ class PlatformStack(Stack):
                 vpc_id=ev.vpc_id,
                 availability_zones=ev.availability_zones,
                 isolated_subnet_ids=ev.subnet_ids,
+                isolated_subnet_route_table_ids=ev.route_table_ids or None,
             )
             self.network = NotebookNetwork(
                 self, "Network",

@@ -1,0 +1,66 @@
+"""Shared fixtures. The example app is synthesized once per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# Set before aws_cdk is imported: it starts the jsii runtime with this environment.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# aws-cdk-lib's own template validation costs ~2 s a process; cfn-lint checks templates.
+os.environ.setdefault("CDK_VALIDATION", "false")
+
+import aws_cdk as cdk  # noqa: E402
+import pytest  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+from stacks import build_app, load_config, register_compliance_checks  # noqa: E402
+from stacks.app_builder import PlatformApp  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config" / "teams.yaml"
+
+
+def cdk_context() -> dict:
+    """The feature flags of cdk.json, so tests build what `cdk synth` builds."""
+    return json.loads((ROOT / "cdk.json").read_text())["context"]
+
+
+def new_app(outdir: Path | None = None) -> cdk.App:
+    return cdk.App(context=cdk_context(), outdir=str(outdir) if outdir else None)
+
+
+def new_stack(name: str = "Test") -> cdk.Stack:
+    """A stack in a fresh app, for construct unit tests."""
+    return cdk.Stack(new_app(), name)
+
+
+@dataclass
+class Synthesized:
+    app: cdk.App
+    built: PlatformApp
+    outdir: Path
+    assembly: cdk.cx_api.CloudAssembly
+
+    def template(self, stack: cdk.Stack) -> Template:
+        return Template.from_json(self.template_json(stack.artifact_id))
+
+    def template_json(self, artifact_id: str) -> dict:
+        return json.loads((self.outdir / f"{artifact_id}.template.json").read_text())
+
+    @property
+    def template_files(self) -> list[Path]:
+        return sorted(self.outdir.glob("*.template.json"))
+
+
+@pytest.fixture(scope="session")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The example app (config/teams.yaml) with cdk-nag, synthesized once."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = new_app(outdir)
+    built = build_app(app, load_config(EXAMPLE_CONFIG))
+    register_compliance_checks(app)
+    assembly = app.synth()
+    return Synthesized(app=app, built=built, outdir=outdir, assembly=assembly)

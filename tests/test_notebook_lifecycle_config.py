@@ -1,0 +1,106 @@
+"""NotebookLifecycleConfig and LifecycleScript: encoding, limits, validation."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from aws_cdk.assertions import Template
+
+import lifecycle_scripts
+from sagemaker_constructs import (
+    MAX_BASE64_CHARS,
+    ConstructValidationError,
+    LifecycleScript,
+    NotebookLifecycleConfig,
+)
+from tests.conftest import new_stack
+
+LC = "AWS::SageMaker::NotebookInstanceLifecycleConfig"
+
+
+def _decoded(t: Template, key: str) -> str:
+    props = next(iter(t.find_resources(LC).values()))["Properties"]
+    return base64.b64decode(props[key][0]["Content"]).decode()
+
+
+def test_scripts_are_base64_encoded_and_round_trip():
+    stack = new_stack()
+    NotebookLifecycleConfig(
+        stack, "Lc", lifecycle_config_name="team-a",
+        on_create=LifecycleScript.from_text("#!/bin/bash\necho create\n"),
+        on_start=LifecycleScript.from_text("#!/bin/bash\necho start é\n"),
+    )
+    t = Template.from_stack(stack)
+    t.has_resource_properties(LC, {"NotebookInstanceLifecycleConfigName": "team-a"})
+    assert _decoded(t, "OnCreate") == "#!/bin/bash\necho create\n"
+    assert _decoded(t, "OnStart") == "#!/bin/bash\necho start é\n"
+
+
+def test_only_given_scripts_are_set():
+    stack = new_stack()
+    NotebookLifecycleConfig(stack, "Lc", on_start=LifecycleScript.from_text("echo hi\n"))
+    props = next(iter(Template.from_stack(stack).find_resources(LC).values()))["Properties"]
+    assert "OnCreate" not in props and "OnStart" in props
+
+
+def test_from_file_keeps_the_text_and_names_the_file(tmp_path):
+    path = tmp_path / "start.sh"
+    path.write_bytes(b"#!/bin/bash\r\necho hi\r\n")
+    script = LifecycleScript.from_file(path)
+    assert script.text == "#!/bin/bash\r\necho hi\r\n"
+    stack = new_stack()
+    with pytest.raises(ConstructValidationError, match=rf"on_start: got 'CRLF line endings on line\(s\) 1, 2 of {path}'"):
+        NotebookLifecycleConfig(stack, "Lc", on_start=script)
+
+
+def test_crlf_is_rejected_naming_the_script():
+    stack = new_stack()
+    with pytest.raises(ConstructValidationError, match=r"on_create: got 'CRLF line endings on line\(s\) 2 of inline'; allowed: LF line endings only"):
+        NotebookLifecycleConfig(stack, "Lc", on_create=LifecycleScript.from_text("a\nb\r\nc\n"))
+
+
+def test_size_limit_is_on_the_base64_form_and_reports_the_actual_size():
+    # 12,288 bytes encode to exactly 16,384 base64 characters: the largest allowed.
+    at_limit = LifecycleScript.from_text("#" * 12_288)
+    assert len(at_limit.base64) == MAX_BASE64_CHARS
+    NotebookLifecycleConfig(new_stack(), "Lc", on_start=at_limit)
+
+    over = LifecycleScript.from_text("#" * 12_289)
+    with pytest.raises(
+        ConstructValidationError,
+        match=r"on_start: got '16388 base64 characters \(12289 bytes\) from inline'; allowed: at most 16384 base64 characters",
+    ):
+        NotebookLifecycleConfig(new_stack(), "Lc", on_start=over)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, r"on_create/on_start: got None; allowed: at least one script"),
+        ({"on_start": LifecycleScript.from_text("  \n")}, r"on_start: got 'an empty script'"),
+        ({"on_start": LifecycleScript.from_text("x"), "lifecycle_config_name": "team_a"}, r"lifecycle_config_name: got 'team_a'"),
+        ({"on_start": LifecycleScript.from_text("x"), "lifecycle_config_name": "a" * 64}, r"at most 63 characters \(got 64\)"),
+    ],
+)
+def test_validation_messages(kwargs, message):
+    with pytest.raises(ConstructValidationError, match=message):
+        NotebookLifecycleConfig(new_stack(), "Lc", **kwargs)
+
+
+def test_problems_of_both_scripts_are_reported_together():
+    with pytest.raises(ConstructValidationError) as err:
+        NotebookLifecycleConfig(
+            new_stack(), "Lc",
+            on_create=LifecycleScript.from_text("a\r\n"),
+            on_start=LifecycleScript.from_text("#" * 20_000),
+        )
+    assert [p.prop for p in err.value.problems] == ["on_create", "on_start"]
+
+
+def test_shipped_fragments_are_packaged_and_valid():
+    assert "register_kernels.sh" in lifecycle_scripts.names()
+    for name in lifecycle_scripts.names():
+        assert LifecycleScript.from_text(lifecycle_scripts.read(name)).problems() == []
+    with pytest.raises(FileNotFoundError, match="available: .*register_kernels.sh"):
+        lifecycle_scripts.read("nope.sh")
