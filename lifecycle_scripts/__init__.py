@@ -23,5 +23,7 @@ def names() -> list[str]:
     return sorted(
         entry.name
         for entry in resources.files(__name__).iterdir()
-        if entry.is_file() and entry.name.endswith((".sh", ".py")) and not entry.name.startswith("_")
+        if entry.is_file()
+        and entry.name.endswith((".sh", ".py"))
+        and not entry.name.startswith("_")
     )

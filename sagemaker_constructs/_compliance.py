@@ -30,7 +30,7 @@ def _render(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and len(value) == 1:
-        (fn, arg), = value.items()
+        ((fn, arg),) = value.items()
         if fn == "Ref":
             return f"<{arg}>"
         if fn == "Fn::GetAtt":

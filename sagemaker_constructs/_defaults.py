@@ -12,7 +12,9 @@ from constructs import Construct
 NOTEBOOK_LOG_GROUP_NAME = "/aws/sagemaker/NotebookInstances"
 
 
-def new_key(scope: Construct, id: str, *, description: str, removal_policy: RemovalPolicy) -> kms.Key:
+def new_key(
+    scope: Construct, id: str, *, description: str, removal_policy: RemovalPolicy
+) -> kms.Key:
     """A customer-managed key with yearly rotation, retained by default."""
     return kms.Key(
         scope,
@@ -48,14 +50,15 @@ def allow_cloudwatch_logs(key: kms.IKey) -> None:
             conditions={
                 "ArnLike": {
                     "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs", resource="log-group", resource_name="*",
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
                         arn_format=ArnFormat.COLON_RESOURCE_NAME,
                     )
                 }
             },
         )
     )
-
 
 
 def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> ec2.SelectedSubnets:

@@ -63,7 +63,8 @@ class LifecycleScript:
         if size > MAX_BASE64_CHARS:
             found.append(
                 (
-                    f"{size} base64 characters ({len(self.text.encode())} bytes) from {self.source}",
+                    f"{size} base64 characters ({len(self.text.encode())} bytes) "
+                    f"from {self.source}",
                     f"at most {MAX_BASE64_CHARS} base64 characters (the service limit)",
                 )
             )

@@ -180,7 +180,9 @@ class NotebookInstance(Construct):
         )
 
         self.key: kms.IKey = encryption_key or new_key(
-            self, "Key", description=f"Encrypts the volume of notebook {name}",
+            self,
+            "Key",
+            description=f"Encrypts the volume of notebook {name}",
             removal_policy=removal_policy,
         )
 
@@ -215,13 +217,15 @@ class NotebookInstance(Construct):
             role = created
             own_streams, any_stream = self._log_stream_arns(stack, name)
             acknowledge_wildcard_resource(
-                self.policy, own_streams,
+                self.policy,
+                own_streams,
                 "SageMaker names a notebook's log streams '<notebook-name>/<source>' at run "
                 "time (jupyter.log, LifecycleConfigOnStart, ...); the wildcard covers only "
                 "this notebook's own streams.",
             )
             acknowledge_wildcard_resource(
-                self.policy, any_stream,
+                self.policy,
+                any_stream,
                 "logs:DescribeLogStreams is authorized on the log group; ':*' here is the "
                 "ARN form of the /aws/sagemaker/NotebookInstances group itself.",
             )
@@ -269,7 +273,9 @@ class NotebookInstance(Construct):
         if create_outputs:
             CfnOutput(self, "NameOutput", value=name, description="Notebook instance name")
             CfnOutput(
-                self, "ConsoleUrlOutput", value=self.console_url,
+                self,
+                "ConsoleUrlOutput",
+                value=self.console_url,
                 description=f"Console page of notebook {name} (open Jupyter from there)",
             )
 
@@ -365,21 +371,28 @@ class NotebookInstance(Construct):
         p = Problems(self)
         p.pattern("instance_type", instance_type, INSTANCE_TYPE_PATTERN, INSTANCE_TYPE_ALLOWED)
         p.pattern(
-            "notebook_instance_name", notebook_instance_name, NAME_PATTERN, NAME_ALLOWED,
+            "notebook_instance_name",
+            notebook_instance_name,
+            NAME_PATTERN,
+            NAME_ALLOWED,
             max_length=NAME_MAX_LENGTH,
         )
-        p.integer_range("volume_size_gib", volume_size_gib, MIN_VOLUME_SIZE_GIB, MAX_VOLUME_SIZE_GIB)
+        p.integer_range(
+            "volume_size_gib", volume_size_gib, MIN_VOLUME_SIZE_GIB, MAX_VOLUME_SIZE_GIB
+        )
         if not is_token(platform_identifier):
             if platform_identifier in RETIRED_PLATFORMS:
                 p.add(
-                    "platform_identifier", platform_identifier,
+                    "platform_identifier",
+                    platform_identifier,
                     f"{' or '.join(SUPPORTED_PLATFORMS)} ({platform_identifier} is retired)",
                 )
             else:
                 p.one_of("platform_identifier", platform_identifier, SUPPORTED_PLATFORMS)
         if vpc is None and not allow_direct_internet:
             p.add(
-                "vpc", None,
+                "vpc",
+                None,
                 "a VPC (required while direct internet access is disabled, the default)",
             )
         if vpc is None and security_groups:
@@ -391,24 +404,32 @@ class NotebookInstance(Construct):
             ("1", "2"),
         )
         p.pattern(
-            "default_code_repository", default_code_repository, CODE_REPOSITORY_PATTERN,
-            CODE_REPOSITORY_ALLOWED, max_length=1024,
+            "default_code_repository",
+            default_code_repository,
+            CODE_REPOSITORY_PATTERN,
+            CODE_REPOSITORY_ALLOWED,
+            max_length=1024,
         )
         p.max_items(
-            "additional_code_repositories", additional_code_repositories,
+            "additional_code_repositories",
+            additional_code_repositories,
             MAX_ADDITIONAL_CODE_REPOSITORIES,
         )
         for i, repo in enumerate(additional_code_repositories):
             p.pattern(
-                f"additional_code_repositories[{i}]", repo, CODE_REPOSITORY_PATTERN,
-                CODE_REPOSITORY_ALLOWED, max_length=1024,
+                f"additional_code_repositories[{i}]",
+                repo,
+                CODE_REPOSITORY_PATTERN,
+                CODE_REPOSITORY_ALLOWED,
+                max_length=1024,
             )
         repos = [r for r in (default_code_repository, *additional_code_repositories) if r]
         if len(set(repos)) != len(repos):
             p.add("additional_code_repositories", repos, "each repository at most once")
         if accelerator_types:
             p.add(
-                "accelerator_types", list(accelerator_types),
+                "accelerator_types",
+                list(accelerator_types),
                 "none (Amazon Elastic Inference is no longer offered; choose a GPU "
                 "instance_type instead)",
             )
@@ -416,7 +437,11 @@ class NotebookInstance(Construct):
             p.max_items("tags", list(tags), 50)
             for key in tags:
                 if not is_token(key) and (not key or len(key) > 128 or key.startswith("aws:")):
-                    p.add(f"tags[{key!r}]", key, "a key of 1 to 128 characters not starting with 'aws:'")
+                    p.add(
+                        f"tags[{key!r}]",
+                        key,
+                        "a key of 1 to 128 characters not starting with 'aws:'",
+                    )
         p.raise_if_any()
 
     def _warn(

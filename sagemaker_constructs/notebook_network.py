@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Final
 
 import jsii
-
 from aws_cdk import Annotations, CfnResource, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
@@ -104,11 +103,14 @@ class NotebookNetwork(Construct):
             problems.integer_range("max_azs", max_azs, 2, 6)
         elif ip_addresses is not None:
             problems.add("ip_addresses", "given", "only without vpc (it sets a new VPC's CIDR)")
-        if vpc is not None and S3_GATEWAY not in existing_endpoints and not _route_tables_known(
-            vpc, vpc_subnets
+        if (
+            vpc is not None
+            and S3_GATEWAY not in existing_endpoints
+            and not _route_tables_known(vpc, vpc_subnets)
         ):
             problems.add(
-                "vpc", "a VPC whose subnets' route table IDs are unknown",
+                "vpc",
+                "a VPC whose subnets' route table IDs are unknown",
                 "a VPC imported with its route table IDs (needed for the S3 gateway "
                 "endpoint), or 's3' in existing_endpoints",
             )
@@ -175,14 +177,18 @@ class NotebookNetwork(Construct):
             # The gateway endpoint is reached through the route table, not an ENI, so
             # notebooks need an egress rule to S3's public ranges on 443.
             self.notebook_security_group.add_egress_rule(
-                ec2.Peer.any_ipv4(), _HTTPS, "HTTPS to S3 via the gateway endpoint (no internet route)"
+                ec2.Peer.any_ipv4(),
+                _HTTPS,
+                "HTTPS to S3 via the gateway endpoint (no internet route)",
             )
 
         self.key: kms.IKey | None = None
         self.flow_log_group: logs.LogGroup | None = None
         if flow_logs:
             self.key = encryption_key or new_key(
-                self, "Key", description="Encrypts the notebook VPC flow logs",
+                self,
+                "Key",
+                description="Encrypts the notebook VPC flow logs",
                 removal_policy=removal_policy,
             )
             if encryption_key is None:

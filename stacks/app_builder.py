@@ -31,14 +31,17 @@ def build_app(app: App, config: PlatformConfig) -> PlatformApp:
     prefix = settings.prefix
 
     platform = PlatformStack(
-        app, f"{prefix}-platform",
-        settings=settings, env=env,
+        app,
+        f"{prefix}-platform",
+        settings=settings,
+        env=env,
         description="SageMaker notebook platform: network, shared key, log groups",
     )
     teams: dict[str, TeamStack] = {}
     for team in config.teams:
         stack = TeamStack(
-            app, f"{prefix}-team-{team.name}",
+            app,
+            f"{prefix}-team-{team.name}",
             team=team,
             network=platform.network,
             access_logs_bucket=platform.access_logs_bucket,

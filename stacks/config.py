@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -36,14 +37,39 @@ from sagemaker_constructs.notebook_instance import (
 # Team and user names end up in stack names, notebook names and S3 prefixes, so they are
 # held to the strictest of those: lower-case letters, digits and single hyphens.
 SLUG_PATTERN = re.compile(r"[a-z]([a-z0-9]|-(?=[a-z0-9]))*")
-SLUG_ALLOWED = "lower-case letters, digits and single hyphens, starting with a letter, not ending with a hyphen"
+SLUG_ALLOWED = (
+    "lower-case letters, digits and single hyphens, starting with a letter, "
+    "not ending with a hyphen"
+)
 TEAM_NAME_MAX = 24
 USER_NAME_MAX = 32
-# notebook name = "<team>-<user>", at most 63 characters
-NOTEBOOK_NAME_MAX = 63
+PREFIX_MAX = 20
+# The notebook name "<team>-<user>" and the lifecycle config name "<prefix>-<team>" must fit
+# SageMaker's 63 characters; these limits guarantee it.
+assert TEAM_NAME_MAX + 1 + USER_NAME_MAX <= 63 and PREFIX_MAX + 1 + TEAM_NAME_MAX <= 63
 RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 
 
@@ -121,7 +147,9 @@ class ExistingVpc(_Model):
 
     vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
     availability_zones: Annotated[list[str], Field(min_length=2)]
-    subnet_ids: Annotated[list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]], Field(min_length=2)]
+    subnet_ids: Annotated[
+        list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]], Field(min_length=2)
+    ]
     #: Route tables of ``subnet_ids``, same order; needed unless ``s3`` is in existing_endpoints.
     route_table_ids: list[Annotated[str, Field(pattern=r"^rtb-[0-9a-f]{8,17}$")]] = []
     existing_endpoints: list[Annotated[str, AfterValidator(_endpoint)]] = []
@@ -132,10 +160,13 @@ class ExistingVpc(_Model):
         if len(self.subnet_ids) != len(self.availability_zones):
             raise PydanticCustomError(
                 "subnets_per_az",
-                "got {n} subnet_ids for {m} availability_zones; allowed: one subnet per zone, in the same order",
+                "got {n} subnet_ids for {m} availability_zones; "
+                "allowed: one subnet per zone, in the same order",
                 {"n": len(self.subnet_ids), "m": len(self.availability_zones)},
             )
-        if "s3" not in self.existing_endpoints and len(self.route_table_ids) != len(self.subnet_ids):
+        if "s3" not in self.existing_endpoints and len(self.route_table_ids) != len(
+            self.subnet_ids
+        ):
             raise PydanticCustomError(
                 "subnets_per_az",
                 "got {n} route_table_ids for {m} subnet_ids; allowed: one route table per subnet "
@@ -152,7 +183,7 @@ class Network(_Model):
 
 
 class PlatformSettings(_Model):
-    prefix: Annotated[str, _slug(20)] = "sagemaker"
+    prefix: Annotated[str, _slug(PREFIX_MAX)] = "sagemaker"
     env: Environment = Environment()
     network: Network = Network()
     log_retention_days: Annotated[int, AfterValidator(_retention)] = 365
@@ -180,17 +211,19 @@ class Team(_Model):
     notebook_defaults: NotebookDefaults = NotebookDefaults()
     notebooks: Annotated[list[Notebook], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _unique_users(self) -> Team:
+    @field_validator("notebooks")
+    @classmethod
+    def _unique_users(cls, notebooks: list[Notebook]) -> list[Notebook]:
         seen: set[str] = set()
-        for nb in self.notebooks:
+        for nb in notebooks:
             if nb.user in seen:
                 raise PydanticCustomError(
-                    "duplicate_user", "user {user!r} has two notebooks; allowed: one notebook per user",
+                    "duplicate_user",
+                    "user '{user}' has two notebooks; allowed: one notebook per user",
                     {"user": nb.user},
                 )
             seen.add(nb.user)
-        return self
+        return notebooks
 
     def notebook_name(self, nb: Notebook) -> str:
         return f"{self.name}-{nb.user}"
@@ -211,17 +244,19 @@ class PlatformConfig(_Model):
     platform: PlatformSettings = PlatformSettings()
     teams: Annotated[list[Team], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _unique_teams(self) -> PlatformConfig:
+    @field_validator("teams")
+    @classmethod
+    def _unique_teams(cls, teams: list[Team]) -> list[Team]:
         seen: set[str] = set()
-        for team in self.teams:
+        for team in teams:
             if team.name in seen:
                 raise PydanticCustomError(
-                    "duplicate_team", "team {name!r} is listed twice; allowed: unique team names",
+                    "duplicate_team",
+                    "team '{name}' is listed twice; allowed: unique team names",
                     {"name": team.name},
                 )
             seen.add(team.name)
-        return self
+        return teams
 
 
 def _field_path(loc: Sequence[Any]) -> str:
@@ -279,22 +314,19 @@ def _describe(error: Any) -> str:
 def parse_config(data: Any, source: str | Path = "<config>") -> PlatformConfig:
     """Validate already-parsed config data; raise :class:`ConfigError` on any problem."""
     if data is None:
-        raise ConfigError(source, ["the file is empty; allowed: a mapping with 'teams' (and optionally 'platform')"])
+        raise ConfigError(
+            source,
+            ["the file is empty; allowed: a mapping with 'teams' (and optionally 'platform')"],
+        )
     if not isinstance(data, dict):
-        raise ConfigError(source, [f"got a {type(data).__name__} at the top level; allowed: a mapping with 'teams'"])
+        raise ConfigError(
+            source,
+            [f"got a {type(data).__name__} at the top level; allowed: a mapping with 'teams'"],
+        )
     try:
         config = PlatformConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
-    problems = [
-        f"teams[{t}].notebooks[{n}].user: notebook name {team.notebook_name(nb)!r} is "
-        f"{len(team.notebook_name(nb))} characters; allowed: team name + '-' + user at most {NOTEBOOK_NAME_MAX}"
-        for t, team in enumerate(config.teams)
-        for n, nb in enumerate(team.notebooks)
-        if len(team.notebook_name(nb)) > NOTEBOOK_NAME_MAX
-    ]
-    if problems:
-        raise ConfigError(source, problems)
     return config
 
 

@@ -34,7 +34,8 @@ class PlatformStack(Stack):
         retention = _RETENTION[settings.log_retention_days]
 
         self.key = new_key(
-            self, "SharedKey",
+            self,
+            "SharedKey",
             description="Encrypts the SageMaker platform's log groups",
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -44,14 +45,16 @@ class PlatformStack(Stack):
         if net.existing_vpc is not None:
             ev = net.existing_vpc
             vpc = ec2.Vpc.from_vpc_attributes(
-                self, "ExistingVpc",
+                self,
+                "ExistingVpc",
                 vpc_id=ev.vpc_id,
                 availability_zones=ev.availability_zones,
                 isolated_subnet_ids=ev.subnet_ids,
                 isolated_subnet_route_table_ids=ev.route_table_ids or None,
             )
             self.network = NotebookNetwork(
-                self, "Network",
+                self,
+                "Network",
                 vpc=vpc,
                 existing_endpoints=ev.existing_endpoints,
                 flow_logs=not ev.has_flow_logs,
@@ -60,7 +63,8 @@ class PlatformStack(Stack):
             )
         else:
             self.network = NotebookNetwork(
-                self, "Network",
+                self,
+                "Network",
                 ip_addresses=ec2.IpAddresses.cidr(net.cidr),
                 max_azs=net.max_azs,
                 flow_log_retention=retention,
@@ -68,7 +72,8 @@ class PlatformStack(Stack):
             )
 
         self.notebook_log_group = logs.LogGroup(
-            self, "NotebookLogGroup",
+            self,
+            "NotebookLogGroup",
             log_group_name=NOTEBOOK_LOG_GROUP_NAME,
             encryption_key=self.key,
             retention=retention,
@@ -76,7 +81,8 @@ class PlatformStack(Stack):
         )
 
         self.access_logs_bucket = s3.Bucket(
-            self, "AccessLogsBucket",
+            self,
+            "AccessLogsBucket",
             # S3 server access logging delivers only to buckets with S3-managed keys.
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,

@@ -52,13 +52,16 @@ class TeamStack(Stack):
             Tags.of(self).add("cost-center", team.cost_center)
 
         self.key = new_key(
-            self, "Key", description=f"Encrypts team {team.name}'s data and notebook volumes",
+            self,
+            "Key",
+            description=f"Encrypts team {team.name}'s data and notebook volumes",
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.key.add_alias(f"alias/{prefix}/{team.name}")
 
         self.bucket = s3.Bucket(
-            self, "DataBucket",
+            self,
+            "DataBucket",
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,
@@ -72,7 +75,8 @@ class TeamStack(Stack):
         )
 
         self.data_policy = iam.ManagedPolicy(
-            self, "DataAccessPolicy",
+            self,
+            "DataAccessPolicy",
             description=f"Read/write team {team.name}'s data bucket and use its key",
             statements=[
                 iam.PolicyStatement(
@@ -82,7 +86,12 @@ class TeamStack(Stack):
                 ),
                 iam.PolicyStatement(
                     sid="ReadWriteTeamObjects",
-                    actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                    actions=[
+                        "s3:GetObject",
+                        "s3:PutObject",
+                        "s3:DeleteObject",
+                        "s3:AbortMultipartUpload",
+                    ],
                     resources=[self.bucket.arn_for_objects("*")],
                 ),
                 iam.PolicyStatement(
@@ -94,13 +103,15 @@ class TeamStack(Stack):
         )
 
         acknowledge_wildcard_resource(
-            self.data_policy, self.bucket.arn_for_objects("*"),
+            self.data_policy,
+            self.bucket.arn_for_objects("*"),
             "Object-level actions on every object of this team's own data bucket, which "
             "exists to hold the team's notebook data; no other bucket is named.",
         )
 
         self.lifecycle_config = NotebookLifecycleConfig(
-            self, "LifecycleConfig",
+            self,
+            "LifecycleConfig",
             lifecycle_config_name=f"{prefix}-{team.name}",
             on_start=LifecycleScript.from_text(lifecycle_scripts.read("register_kernels.sh")),
         )
@@ -110,7 +121,8 @@ class TeamStack(Stack):
         for index, nb in enumerate(team.notebooks):
             settings = team.resolved(nb)
             notebook = NotebookInstance(
-                self, f"Notebook-{nb.user}",
+                self,
+                f"Notebook-{nb.user}",
                 notebook_instance_name=team.notebook_name(nb),
                 vpc=network.vpc,
                 # Spread the team across Availability Zones.

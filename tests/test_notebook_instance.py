@@ -19,7 +19,11 @@ NOTEBOOK = "AWS::SageMaker::NotebookInstance"
 
 def isolated_vpc(stack: cdk.Stack) -> ec2.Vpc:
     return ec2.Vpc(
-        stack, "Vpc", nat_gateways=0, max_azs=2, restrict_default_security_group=False,
+        stack,
+        "Vpc",
+        nat_gateways=0,
+        max_azs=2,
+        restrict_default_security_group=False,
         subnet_configuration=[
             ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         ],
@@ -29,7 +33,9 @@ def isolated_vpc(stack: cdk.Stack) -> ec2.Vpc:
 @pytest.fixture(scope="module")
 def default_notebook() -> tuple[cdk.Stack, NotebookInstance, Template]:
     stack = new_stack()
-    nb = NotebookInstance(stack, "Notebook", vpc=isolated_vpc(stack), notebook_instance_name="ds-alice")
+    nb = NotebookInstance(
+        stack, "Notebook", vpc=isolated_vpc(stack), notebook_instance_name="ds-alice"
+    )
     return stack, nb, Template.from_stack(stack)
 
 
@@ -40,6 +46,7 @@ def make(**props) -> NotebookInstance:
 
 
 # --- secure defaults ----------------------------------------------------------------
+
 
 def test_defaults_are_secure(default_notebook):
     _, _, t = default_notebook
@@ -55,7 +62,9 @@ def test_defaults_are_secure(default_notebook):
             "NotebookInstanceName": "ds-alice",
             "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^NotebookKey"), "Arn"]},
             "SubnetId": {"Ref": Match.string_like_regexp("^Vpc.*Subnet1")},
-            "SecurityGroupIds": [{"Fn::GetAtt": [Match.string_like_regexp("^NotebookSecurityGroup"), "GroupId"]}],
+            "SecurityGroupIds": [
+                {"Fn::GetAtt": [Match.string_like_regexp("^NotebookSecurityGroup"), "GroupId"]}
+            ],
         },
     )
 
@@ -83,7 +92,9 @@ def test_created_security_group_has_no_inbound_and_only_https_out(default_notebo
     t.has_resource_properties(
         "AWS::EC2::SecurityGroup",
         {
-            "SecurityGroupEgress": [Match.object_like({"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443})],
+            "SecurityGroupEgress": [
+                Match.object_like({"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443})
+            ],
             "SecurityGroupIngress": Match.absent(),
         },
     )
@@ -95,7 +106,10 @@ def test_outputs_name_and_console_url(default_notebook):
     outputs = t.to_json()["Outputs"]
     values = [json.dumps(o["Value"]) for o in outputs.values()]
     assert any(v == '"ds-alice"' for v in values)
-    assert any("console.aws.amazon.com/sagemaker" in v and "notebook-instances/ds-alice" in v for v in values)
+    assert any(
+        "console.aws.amazon.com/sagemaker" in v and "notebook-instances/ds-alice" in v
+        for v in values
+    )
 
 
 def test_exposes_what_it_creates(default_notebook):
@@ -105,7 +119,6 @@ def test_exposes_what_it_creates(default_notebook):
     assert nb.security_group is not None
     assert nb.connections.security_groups == [nb.security_group]
     assert nb.grant_principal is nb.role
-
 
 
 def test_is_usable_as_grantable_and_connectable():
@@ -120,7 +133,12 @@ def test_is_usable_as_grantable_and_connectable():
     t = Template.from_stack(stack)
     t.has_resource_properties(
         "AWS::EC2::SecurityGroupIngress",
-        {"FromPort": 5432, "SourceSecurityGroupId": {"Fn::GetAtt": [Match.string_like_regexp("^NotebookSecurityGroup"), "GroupId"]}},
+        {
+            "FromPort": 5432,
+            "SourceSecurityGroupId": {
+                "Fn::GetAtt": [Match.string_like_regexp("^NotebookSecurityGroup"), "GroupId"]
+            },
+        },
     )
     assert "kms:Decrypt" in json.dumps(t.find_resources("AWS::IAM::Policy"))
 
@@ -133,11 +151,13 @@ def test_default_name_is_valid_and_unique_per_construct():
     names = [stack.resolve(n.notebook_instance_name) for n in (a, b)]
     assert names[0] != names[1]
     import re
+
     for n in names:
         assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", n) and len(n) <= 63
 
 
 # --- least privilege ------------------------------------------------------------------
+
 
 def _statements(t: Template) -> list[dict]:
     out = []
@@ -187,12 +207,22 @@ def test_grant_and_add_to_role_policy_use_own_arn():
     t = Template.from_stack(stack)
     t.has_resource_properties(
         "AWS::IAM::Policy",
-        {"PolicyDocument": {"Statement": [Match.object_like({
-            "Action": "sagemaker:CreatePresignedNotebookInstanceUrl",
-            "Resource": stack.resolve(nb.notebook_instance_arn),
-        })]}},
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    Match.object_like(
+                        {
+                            "Action": "sagemaker:CreatePresignedNotebookInstanceUrl",
+                            "Resource": stack.resolve(nb.notebook_instance_arn),
+                        }
+                    )
+                ]
+            }
+        },
     )
-    nb.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::b/k"]))
+    nb.add_to_role_policy(
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::b/k"])
+    )
     assert "s3:GetObject" in json.dumps(stack.resolve(nb.policy.document.to_json()))
 
 
@@ -202,7 +232,9 @@ def test_given_role_key_and_security_groups_are_used_not_created():
     role = iam.Role(stack, "R", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
     key = kms.Key(stack, "K", enable_key_rotation=True)
     sg = ec2.SecurityGroup(stack, "SG", vpc=vpc)
-    nb = NotebookInstance(stack, "Notebook", vpc=vpc, role=role, encryption_key=key, security_groups=[sg])
+    nb = NotebookInstance(
+        stack, "Notebook", vpc=vpc, role=role, encryption_key=key, security_groups=[sg]
+    )
     assert nb.role is role and nb.key is key and nb.security_group is None and nb.policy is None
     t = Template.from_stack(stack)
     t.resource_count_is("AWS::KMS::Key", 1)
@@ -212,15 +244,28 @@ def test_given_role_key_and_security_groups_are_used_not_created():
 
 # --- opt-outs leave warnings ------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("props", "cfn", "warning"),
     [
-        ({"allow_direct_internet": True}, {"DirectInternetAccess": "Enabled"}, "allow_direct_internet"),
+        (
+            {"allow_direct_internet": True},
+            {"DirectInternetAccess": "Enabled"},
+            "allow_direct_internet",
+        ),
         ({"allow_root_access": True}, {"RootAccess": "Enabled"}, "allow_root_access"),
-        ({"platform_identifier": "notebook-al2-v3"}, {"PlatformIdentifier": "notebook-al2-v3"}, "2026-06-30"),
+        (
+            {"platform_identifier": "notebook-al2-v3"},
+            {"PlatformIdentifier": "notebook-al2-v3"},
+            "2026-06-30",
+        ),
         (
             {"minimum_instance_metadata_service_version": "1"},
-            {"InstanceMetadataServiceConfiguration": {"MinimumInstanceMetadataServiceVersion": "1"}},
+            {
+                "InstanceMetadataServiceConfiguration": {
+                    "MinimumInstanceMetadataServiceVersion": "1"
+                }
+            },
             "IMDSv1",
         ),
     ],
@@ -241,29 +286,68 @@ def test_direct_internet_without_vpc_is_allowed():
     stack = new_stack()
     NotebookInstance(stack, "Notebook", allow_direct_internet=True)
     t = Template.from_stack(stack)
-    t.has_resource_properties(NOTEBOOK, {"SubnetId": Match.absent(), "DirectInternetAccess": "Enabled"})
+    t.has_resource_properties(
+        NOTEBOOK, {"SubnetId": Match.absent(), "DirectInternetAccess": "Enabled"}
+    )
 
 
 # --- validation -----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("props", "message"),
     [
         ({"volume_size_gib": 3}, r"volume_size_gib: got 3; allowed: an integer from 5 to 16384"),
-        ({"volume_size_gib": 16385}, r"volume_size_gib: got 16385; allowed: an integer from 5 to 16384"),
-        ({"instance_type": "t3.medium"}, r"instance_type: got 't3.medium'; allowed: ml.<family>.<size>"),
+        (
+            {"volume_size_gib": 16385},
+            r"volume_size_gib: got 16385; allowed: an integer from 5 to 16384",
+        ),
+        (
+            {"instance_type": "t3.medium"},
+            r"instance_type: got 't3.medium'; allowed: ml.<family>.<size>",
+        ),
         ({"instance_type": "ml.t3"}, r"instance_type: got 'ml.t3'"),
-        ({"notebook_instance_name": "bad_name"}, r"notebook_instance_name: got 'bad_name'; allowed: 1 to 63 letters"),
-        ({"notebook_instance_name": "a" * 64}, r"notebook_instance_name: got 'a{64}'; allowed: at most 63 characters \(got 64\)"),
-        ({"platform_identifier": "notebook-al2-v1"}, r"platform_identifier: got 'notebook-al2-v1'; allowed: .*notebook-al2-v1 is retired"),
+        (
+            {"notebook_instance_name": "bad_name"},
+            r"notebook_instance_name: got 'bad_name'; allowed: 1 to 63 letters",
+        ),
+        (
+            {"notebook_instance_name": "a" * 64},
+            r"notebook_instance_name: got 'a{64}'; allowed: at most 63 characters \(got 64\)",
+        ),
+        (
+            {"platform_identifier": "notebook-al2-v1"},
+            r"platform_identifier: got 'notebook-al2-v1'; allowed: .*notebook-al2-v1 is retired",
+        ),
         ({"platform_identifier": "notebook-al1-v1"}, r"platform_identifier: got 'notebook-al1-v1'"),
-        ({"platform_identifier": "ubuntu"}, r"platform_identifier: got 'ubuntu'; allowed: one of 'notebook-al2023-v1', 'notebook-al2-v3'"),
-        ({"vpc": None}, r"vpc: got None; allowed: a VPC \(required while direct internet access is disabled"),
-        ({"additional_code_repositories": ["a", "b", "c", "d"]}, r"additional_code_repositories: got '4 items'; allowed: at most 3"),
-        ({"default_code_repository": "http://insecure/repo"}, r"default_code_repository: got 'http://insecure/repo'; allowed: an https://"),
-        ({"default_code_repository": "repo", "additional_code_repositories": ["repo"]}, r"each repository at most once"),
-        ({"accelerator_types": ["ml.eia2.medium"]}, r"accelerator_types: .*Elastic Inference is no longer offered"),
-        ({"minimum_instance_metadata_service_version": "3"}, r"minimum_instance_metadata_service_version: got '3'; allowed: one of '1', '2'"),
+        (
+            {"platform_identifier": "ubuntu"},
+            r"platform_identifier: got 'ubuntu'; allowed: one of 'notebook-al2023-v1', 'notebook-al2-v3'",
+        ),
+        (
+            {"vpc": None},
+            r"vpc: got None; allowed: a VPC \(required while direct internet access is disabled",
+        ),
+        (
+            {"additional_code_repositories": ["a", "b", "c", "d"]},
+            r"additional_code_repositories: got '4 items'; allowed: at most 3",
+        ),
+        (
+            {"default_code_repository": "http://insecure/repo"},
+            r"default_code_repository: got 'http://insecure/repo'; allowed: an https://",
+        ),
+        (
+            {"default_code_repository": "repo", "additional_code_repositories": ["repo"]},
+            r"each repository at most once",
+        ),
+        (
+            {"accelerator_types": ["ml.eia2.medium"]},
+            r"accelerator_types: .*Elastic Inference is no longer offered",
+        ),
+        (
+            {"minimum_instance_metadata_service_version": "3"},
+            r"minimum_instance_metadata_service_version: got '3'; allowed: one of '1', '2'",
+        ),
         ({"tags": {"aws:owner": "x"}}, r"tags\['aws:owner'\]"),
     ],
 )
@@ -276,14 +360,20 @@ def test_too_many_security_groups():
     stack = new_stack()
     vpc = isolated_vpc(stack)
     sgs = [ec2.SecurityGroup(stack, f"SG{i}", vpc=vpc) for i in range(6)]
-    with pytest.raises(ConstructValidationError, match=r"security_groups: got '6 items'; allowed: at most 5"):
+    with pytest.raises(
+        ConstructValidationError, match=r"security_groups: got '6 items'; allowed: at most 5"
+    ):
         NotebookInstance(stack, "Notebook", vpc=vpc, security_groups=sgs)
 
 
 def test_all_problems_are_reported_together():
     with pytest.raises(ConstructValidationError) as err:
         make(volume_size_gib=2, instance_type="big", notebook_instance_name="-x")
-    assert [p.prop for p in err.value.problems] == ["instance_type", "notebook_instance_name", "volume_size_gib"]
+    assert [p.prop for p in err.value.problems] == [
+        "instance_type",
+        "notebook_instance_name",
+        "volume_size_gib",
+    ]
     assert str(err.value).startswith("Test/Notebook: 3 invalid properties:")
 
 
@@ -300,8 +390,12 @@ def test_tokens_are_not_validated():
     name = cdk.CfnParameter(stack, "Name").value_as_string
     itype = cdk.CfnParameter(stack, "Type").value_as_string
     NotebookInstance(
-        stack, "Notebook", vpc=isolated_vpc(stack), volume_size_gib=size,
-        notebook_instance_name=name, instance_type=itype,
+        stack,
+        "Notebook",
+        vpc=isolated_vpc(stack),
+        volume_size_gib=size,
+        notebook_instance_name=name,
+        instance_type=itype,
     )
     Template.from_stack(stack).has_resource_properties(
         NOTEBOOK, {"VolumeSizeInGB": {"Ref": "Size"}, "NotebookInstanceName": {"Ref": "Name"}}

@@ -27,7 +27,9 @@ def _decoded(t: Template, key: str) -> str:
 def test_scripts_are_base64_encoded_and_round_trip():
     stack = new_stack()
     NotebookLifecycleConfig(
-        stack, "Lc", lifecycle_config_name="team-a",
+        stack,
+        "Lc",
+        lifecycle_config_name="team-a",
         on_create=LifecycleScript.from_text("#!/bin/bash\necho create\n"),
         on_start=LifecycleScript.from_text("#!/bin/bash\necho start é\n"),
     )
@@ -50,13 +52,19 @@ def test_from_file_keeps_the_text_and_names_the_file(tmp_path):
     script = LifecycleScript.from_file(path)
     assert script.text == "#!/bin/bash\r\necho hi\r\n"
     stack = new_stack()
-    with pytest.raises(ConstructValidationError, match=rf"on_start: got 'CRLF line endings on line\(s\) 1, 2 of {path}'"):
+    with pytest.raises(
+        ConstructValidationError,
+        match=rf"on_start: got 'CRLF line endings on line\(s\) 1, 2 of {path}'",
+    ):
         NotebookLifecycleConfig(stack, "Lc", on_start=script)
 
 
 def test_crlf_is_rejected_naming_the_script():
     stack = new_stack()
-    with pytest.raises(ConstructValidationError, match=r"on_create: got 'CRLF line endings on line\(s\) 2 of inline'; allowed: LF line endings only"):
+    with pytest.raises(
+        ConstructValidationError,
+        match=r"on_create: got 'CRLF line endings on line\(s\) 2 of inline'; allowed: LF line endings only",
+    ):
         NotebookLifecycleConfig(stack, "Lc", on_create=LifecycleScript.from_text("a\nb\r\nc\n"))
 
 
@@ -79,8 +87,14 @@ def test_size_limit_is_on_the_base64_form_and_reports_the_actual_size():
     [
         ({}, r"on_create/on_start: got None; allowed: at least one script"),
         ({"on_start": LifecycleScript.from_text("  \n")}, r"on_start: got 'an empty script'"),
-        ({"on_start": LifecycleScript.from_text("x"), "lifecycle_config_name": "team_a"}, r"lifecycle_config_name: got 'team_a'"),
-        ({"on_start": LifecycleScript.from_text("x"), "lifecycle_config_name": "a" * 64}, r"at most 63 characters \(got 64\)"),
+        (
+            {"on_start": LifecycleScript.from_text("x"), "lifecycle_config_name": "team_a"},
+            r"lifecycle_config_name: got 'team_a'",
+        ),
+        (
+            {"on_start": LifecycleScript.from_text("x"), "lifecycle_config_name": "a" * 64},
+            r"at most 63 characters \(got 64\)",
+        ),
     ],
 )
 def test_validation_messages(kwargs, message):
@@ -91,7 +105,8 @@ def test_validation_messages(kwargs, message):
 def test_problems_of_both_scripts_are_reported_together():
     with pytest.raises(ConstructValidationError) as err:
         NotebookLifecycleConfig(
-            new_stack(), "Lc",
+            new_stack(),
+            "Lc",
             on_create=LifecycleScript.from_text("a\r\n"),
             on_start=LifecycleScript.from_text("#" * 20_000),
         )

@@ -24,7 +24,9 @@ def network() -> tuple[NotebookNetwork, Template]:
 
 def _service_names(t: Template) -> set[str]:
     names = set()
-    for ep in t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}).values():
+    for ep in t.find_resources(
+        "AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}
+    ).values():
         names.add(json.dumps(ep["Properties"]["ServiceName"]))
     return names
 
@@ -43,7 +45,10 @@ def test_no_route_to_the_internet(network):
 
 def test_subnets_are_in_two_azs(network):
     _, t = network
-    azs = {json.dumps(s["Properties"]["AvailabilityZone"]) for s in t.find_resources("AWS::EC2::Subnet").values()}
+    azs = {
+        json.dumps(s["Properties"]["AvailabilityZone"])
+        for s in t.find_resources("AWS::EC2::Subnet").values()
+    }
     assert len(azs) == 2
 
 
@@ -55,9 +60,15 @@ def test_interface_endpoints_for_every_service_a_notebook_needs(network):
     for suffix in ("sagemaker.api", "sagemaker.runtime", ".sts", ".logs", ".kms"):
         assert suffix in names
     t.resource_count_is("AWS::EC2::VPCEndpoint", 7)
-    t.has_resource_properties("AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Interface", "PrivateDnsEnabled": True})
-    t.has_resource_properties("AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Gateway", "ServiceName": Match.any_value()})
-    assert ".s3" in json.dumps(t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Gateway"}}))
+    t.has_resource_properties(
+        "AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Interface", "PrivateDnsEnabled": True}
+    )
+    t.has_resource_properties(
+        "AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Gateway", "ServiceName": Match.any_value()}
+    )
+    assert ".s3" in json.dumps(
+        t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Gateway"}})
+    )
 
 
 def test_endpoints_admit_https_from_notebooks_only(network):
@@ -77,7 +88,9 @@ def test_endpoints_admit_https_from_notebooks_only(network):
     assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443)
     assert rule["SourceSecurityGroupId"] == notebook_sg
     assert "CidrIp" not in rule
-    for ep in t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}).values():
+    for ep in t.find_resources(
+        "AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}
+    ).values():
         assert ep["Properties"]["SecurityGroupIds"] == [endpoint_sg]
 
 
@@ -88,7 +101,8 @@ def test_notebook_security_group_allows_only_https_out(network):
     sg = t.find_resources("AWS::EC2::SecurityGroup")[sg_id]["Properties"]
     egress = sg.get("SecurityGroupEgress", [])
     egress += [
-        r["Properties"] for r in t.find_resources("AWS::EC2::SecurityGroupEgress").values()
+        r["Properties"]
+        for r in t.find_resources("AWS::EC2::SecurityGroupEgress").values()
         if r["Properties"]["GroupId"] == {"Fn::GetAtt": [sg_id, "GroupId"]}
     ]
     assert egress and all((e["FromPort"], e["ToPort"]) == (443, 443) for e in egress)
@@ -97,11 +111,17 @@ def test_notebook_security_group_allows_only_https_out(network):
 
 def test_flow_logs_go_to_an_encrypted_log_group_with_retention(network):
     _, t = network
-    t.has_resource_properties("AWS::EC2::FlowLog", {"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"})
+    t.has_resource_properties(
+        "AWS::EC2::FlowLog",
+        {"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"},
+    )
     t.has_resource(
         "AWS::Logs::LogGroup",
         {
-            "Properties": {"KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^NetKey"), "Arn"]}, "RetentionInDays": 365},
+            "Properties": {
+                "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^NetKey"), "Arn"]},
+                "RetentionInDays": 365,
+            },
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
         },
@@ -120,22 +140,34 @@ def test_notebooks_in_the_network_use_its_security_group():
     net = NotebookNetwork(stack, "Net")
     nb = NotebookInstance(stack, "Nb", vpc=net.vpc, security_groups=[net.notebook_security_group])
     sg_id = stack.resolve(net.notebook_security_group.security_group_id)
-    Template.from_stack(stack).has_resource_properties("AWS::SageMaker::NotebookInstance", {"SecurityGroupIds": [sg_id]})
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SageMaker::NotebookInstance", {"SecurityGroupIds": [sg_id]}
+    )
     assert nb.security_group is None
 
 
 def _existing_vpc(stack: cdk.Stack, *, route_tables: bool = True) -> ec2.IVpc:
     return ec2.Vpc.from_vpc_attributes(
-        stack, "Existing", vpc_id="vpc-0123456789abcdef0",
+        stack,
+        "Existing",
+        vpc_id="vpc-0123456789abcdef0",
         availability_zones=["eu-west-1a", "eu-west-1b"],
         isolated_subnet_ids=["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
-        isolated_subnet_route_table_ids=["rtb-0aaaaaaaaaaaaaaaa", "rtb-0bbbbbbbbbbbbbbbb"] if route_tables else None,
+        isolated_subnet_route_table_ids=["rtb-0aaaaaaaaaaaaaaaa", "rtb-0bbbbbbbbbbbbbbbb"]
+        if route_tables
+        else None,
     )
 
 
 def test_existing_vpc_gets_only_what_is_missing():
     stack = new_stack()
-    net = NotebookNetwork(stack, "Net", vpc=_existing_vpc(stack), existing_endpoints=["sts", "s3", "logs"], flow_logs=False)
+    net = NotebookNetwork(
+        stack,
+        "Net",
+        vpc=_existing_vpc(stack),
+        existing_endpoints=["sts", "s3", "logs"],
+        flow_logs=False,
+    )
     t = Template.from_stack(stack)
     t.resource_count_is("AWS::EC2::VPC", 0)
     t.resource_count_is("AWS::EC2::Subnet", 0)
@@ -143,7 +175,13 @@ def test_existing_vpc_gets_only_what_is_missing():
     assert set(net.interface_endpoints) == INTERFACE_SERVICES - {"sts", "logs"}
     assert net.s3_endpoint is None
     t.resource_count_is("AWS::EC2::VPCEndpoint", 4)
-    t.has_resource_properties("AWS::EC2::VPCEndpoint", {"VpcId": "vpc-0123456789abcdef0", "SubnetIds": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]})
+    t.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {
+            "VpcId": "vpc-0123456789abcdef0",
+            "SubnetIds": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+        },
+    )
 
 
 def test_existing_vpc_without_flow_logs_gets_them():
@@ -151,15 +189,26 @@ def test_existing_vpc_without_flow_logs_gets_them():
     NotebookNetwork(stack, "Net", vpc=_existing_vpc(stack))
     t = Template.from_stack(stack)
     t.has_resource_properties("AWS::EC2::FlowLog", {"ResourceId": "vpc-0123456789abcdef0"})
-    t.has_resource_properties("AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Gateway", "RouteTableIds": ["rtb-0aaaaaaaaaaaaaaaa", "rtb-0bbbbbbbbbbbbbbbb"]})
+    t.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {
+            "VpcEndpointType": "Gateway",
+            "RouteTableIds": ["rtb-0aaaaaaaaaaaaaaaa", "rtb-0bbbbbbbbbbbbbbbb"],
+        },
+    )
 
 
 def test_existing_vpc_without_route_tables_needs_an_existing_s3_endpoint():
     stack = new_stack()
-    with pytest.raises(ConstructValidationError, match="vpc: got .*route table IDs are unknown.*or 's3' in existing_endpoints"):
+    with pytest.raises(
+        ConstructValidationError,
+        match="vpc: got .*route table IDs are unknown.*or 's3' in existing_endpoints",
+    ):
         NotebookNetwork(stack, "Net", vpc=_existing_vpc(stack, route_tables=False))
     stack = new_stack()
-    NotebookNetwork(stack, "Net", vpc=_existing_vpc(stack, route_tables=False), existing_endpoints=["s3"])
+    NotebookNetwork(
+        stack, "Net", vpc=_existing_vpc(stack, route_tables=False), existing_endpoints=["s3"]
+    )
 
 
 def test_validation_collects_every_problem():
@@ -173,5 +222,9 @@ def test_validation_collects_every_problem():
 
 def test_ip_addresses_with_existing_vpc_is_rejected():
     stack = new_stack()
-    with pytest.raises(ConstructValidationError, match="ip_addresses: got 'given'; allowed: only without vpc"):
-        NotebookNetwork(stack, "Net", vpc=_existing_vpc(stack), ip_addresses=ec2.IpAddresses.cidr("10.1.0.0/16"))
+    with pytest.raises(
+        ConstructValidationError, match="ip_addresses: got 'given'; allowed: only without vpc"
+    ):
+        NotebookNetwork(
+            stack, "Net", vpc=_existing_vpc(stack), ip_addresses=ec2.IpAddresses.cidr("10.1.0.0/16")
+        )

@@ -1,0 +1,206 @@
+"""Config file loading: every error names the file, the field path, the value and the rule."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stacks import ConfigError, load_config, parse_config
+from tests.conftest import EXAMPLE_CONFIG
+
+BASE = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+
+
+def with_change(path: str, value) -> dict:
+    """The example config with one field (dotted path, [i] for lists) set to ``value``."""
+    data = copy.deepcopy(BASE)
+    target = data
+    parts = path.replace("[", ".").replace("]", "").split(".")
+    for part in parts[:-1]:
+        target = target[int(part)] if part.isdigit() else target.setdefault(part, {})
+    last = parts[-1]
+    if last.isdigit():
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return data
+
+
+def errors_of(data, source="teams.yaml") -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, source)
+    return str(err.value).splitlines()
+
+
+def test_example_config_is_valid():
+    config = load_config(EXAMPLE_CONFIG)
+    assert len(config.teams) >= 3
+    types = {
+        config.teams[i].resolved(nb).instance_type
+        for i in range(len(config.teams))
+        for nb in config.teams[i].notebooks
+    }
+    sizes = {
+        config.teams[i].resolved(nb).volume_size_gib
+        for i in range(len(config.teams))
+        for nb in config.teams[i].notebooks
+    }
+    assert len(types) >= 3 and len(sizes) >= 3
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (
+            "teams[1].notebooks[0].volume_size_gib",
+            3,
+            "teams.yaml: teams[1].notebooks[0].volume_size_gib: got 3; allowed: an integer from 5 to 16384",
+        ),
+        (
+            "teams[0].notebook_defaults.volume_size_gib",
+            20000,
+            "teams.yaml: teams[0].notebook_defaults.volume_size_gib: got 20000; allowed: an integer from 5 to 16384",
+        ),
+        (
+            "teams[2].name",
+            "Vision_Team",
+            "teams.yaml: teams[2].name: got 'Vision_Team'; allowed: 1 to 24 lower-case letters, digits and single hyphens",
+        ),
+        (
+            "teams[0].notebooks[1].user",
+            "Bob",
+            "teams.yaml: teams[0].notebooks[1].user: got 'Bob'; allowed: 1 to 32 lower-case letters",
+        ),
+        (
+            "teams[0].notebooks[0].instance_type",
+            "m5.large",
+            "teams.yaml: teams[0].notebooks[0].instance_type: got 'm5.large'; allowed: ml.<family>.<size>",
+        ),
+        (
+            "teams[0].notebooks[0].platform_identifier",
+            "notebook-al2-v2",
+            "teams.yaml: teams[0].notebooks[0].platform_identifier: got 'notebook-al2-v2'; allowed: notebook-al2023-v1 or notebook-al2-v3",
+        ),
+        (
+            "platform.log_retention_days",
+            10,
+            "teams.yaml: platform.log_retention_days: got 10; allowed: one of 1, 3, 5",
+        ),
+        (
+            "platform.network.max_azs",
+            1,
+            "teams.yaml: platform.network.max_azs: got 1; allowed: an integer from 2 to 6",
+        ),
+        (
+            "platform.env.account",
+            "12345",
+            "teams.yaml: platform.env.account: got '12345'; allowed: a string matching ^\\d{12}$",
+        ),
+        (
+            "teams[0].notebooks[0].volume_size_gib",
+            "big",
+            "teams.yaml: teams[0].notebooks[0].volume_size_gib: got 'big'; allowed: Input should be a valid integer",
+        ),
+    ],
+)
+def test_field_errors_name_file_path_value_and_rule(path, value, expected):
+    lines = errors_of(with_change(path, value))
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(expected), lines[0]
+
+
+def test_every_problem_is_reported_at_once():
+    data = with_change("teams[0].name", "A")
+    data["teams"][1]["notebooks"][0]["volume_size_gib"] = 3
+    lines = errors_of(data)
+    assert len(lines) == 2
+    assert any("teams[0].name" in line for line in lines)
+    assert any("teams[1].notebooks[0].volume_size_gib" in line for line in lines)
+
+
+def test_unknown_key_suggests_the_right_one():
+    data = copy.deepcopy(BASE)
+    data["teams"][0]["notebook"] = data["teams"][0].pop("notebooks")
+    lines = errors_of(data)
+    assert (
+        "teams.yaml: teams[0].notebook: unknown field (did you mean 'notebooks'?); allowed fields: name, cost_center, notebook_defaults, notebooks"
+        in lines
+    )
+    assert "teams.yaml: teams[0].notebooks: missing; this field is required" in lines
+
+
+def test_unknown_nested_key_lists_the_allowed_fields():
+    lines = errors_of(with_change("teams[0].notebooks[0].volume_gib", 10))
+    assert lines == [
+        "teams.yaml: teams[0].notebooks[0].volume_gib: unknown field (did you mean 'volume_size_gib'?); "
+        "allowed fields: user, instance_type, volume_size_gib, platform_identifier"
+    ]
+
+
+def test_duplicate_user_names():
+    data = copy.deepcopy(BASE)
+    data["teams"][1]["notebooks"].append({"user": "dave"})
+    assert errors_of(data) == [
+        "teams.yaml: teams[1].notebooks: user 'dave' has two notebooks; allowed: one notebook per user"
+    ]
+
+
+def test_duplicate_team_names():
+    data = copy.deepcopy(BASE)
+    data["teams"].append(copy.deepcopy(data["teams"][0]))
+    assert errors_of(data) == [
+        "teams.yaml: teams: team 'fraud' is listed twice; allowed: unique team names"
+    ]
+
+
+def test_longest_names_fit_sagemaker_name_limits():
+    data = with_change("teams[0].name", "t" * 24)
+    data["teams"][0]["notebooks"][0]["user"] = "u" * 32
+    data["platform"]["prefix"] = "p" * 20
+    config = parse_config(data)
+    team = config.teams[0]
+    assert len(team.notebook_name(team.notebooks[0])) <= 63
+    assert len(f"{config.platform.prefix}-{team.name}") <= 63
+
+
+def test_existing_vpc_needs_route_tables_unless_s3_exists():
+    vpc = {
+        "vpc_id": "vpc-0123456789abcdef0",
+        "availability_zones": ["eu-west-1a", "eu-west-1b"],
+        "subnet_ids": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+    }
+    lines = errors_of(with_change("platform.network.existing_vpc", vpc))
+    assert lines == [
+        "teams.yaml: platform.network.existing_vpc: got 0 route_table_ids for 2 subnet_ids; allowed: one route "
+        "table per subnet (for the S3 gateway endpoint), or 's3' in existing_endpoints"
+    ]
+    parse_config(
+        with_change("platform.network.existing_vpc", {**vpc, "existing_endpoints": ["s3"]})
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "bad.yaml: the file is empty"),
+        ("teams: [\n", "bad.yaml: line 2, column 1: not valid YAML"),
+        ("- a\n- b\n", "bad.yaml: got a list at the top level; allowed: a mapping with 'teams'"),
+        ("platform: {}\n", "bad.yaml: teams: missing; this field is required"),
+    ],
+)
+def test_file_level_errors(tmp_path: Path, text: str, expected: str):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(str(tmp_path / expected)), str(err.value)
+
+
+def test_missing_file(tmp_path: Path):
+    with pytest.raises(
+        ConfigError, match=r"nope.yaml: cannot read the file \(No such file or directory\)"
+    ):
+        load_config(tmp_path / "nope.yaml")

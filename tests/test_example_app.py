@@ -1,0 +1,185 @@
+"""The example app (config/teams.yaml), synthesized once: lint, compliance, isolation."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Synthesized
+
+STATEFUL_TYPES = (
+    "AWS::SageMaker::NotebookInstance",
+    "AWS::KMS::Key",
+    "AWS::S3::Bucket",
+    "AWS::Logs::LogGroup",
+)
+
+
+def test_one_platform_template_and_one_per_team(example: Synthesized):
+    names = sorted(p.name for p in example.template_files)
+    assert names == [
+        "sagemaker-platform.template.json",
+        "sagemaker-team-forecasting.template.json",
+        "sagemaker-team-fraud.template.json",
+        "sagemaker-team-vision.template.json",
+    ]
+
+
+def test_one_notebook_per_member(example: Synthesized):
+    expected = {"fraud": 3, "forecasting": 2, "vision": 2}
+    for team, stack in example.built.teams.items():
+        example.template(stack).resource_count_is(
+            "AWS::SageMaker::NotebookInstance", expected[team]
+        )
+
+
+def test_cfn_lint_reports_nothing(example: Synthesized):
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--format",
+            "parseable",
+            *map(str, example.template_files),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout == "" and result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def nag_report(example: Synthesized) -> dict:
+    report = json.loads((example.outdir / "validation-report.json").read_text())
+    return next(r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions")
+
+
+def test_cdk_nag_aws_solutions_has_no_unsuppressed_findings(nag_report):
+    assert nag_report["conclusion"] == "success"
+    assert nag_report["violations"] == []
+
+
+NAG_PACKS = ("AwsSolutions::", "HIPAA.Security::", "NIST.800.53.R5::", "PCI.DSS.321::")
+
+
+def _acknowledgments(example: Synthesized) -> list[tuple[str, str, str]]:
+    """cdk-nag acknowledgments (path, rule, reason); aws-cdk-lib's own ones are left out."""
+    found = []
+    for meta in example.outdir.glob("*.metadata.json"):
+        for path, entries in json.loads(meta.read_text()).items():
+            for entry in entries:
+                if entry["type"] == "aws:cdk:acknowledged-rules":
+                    found += [
+                        (path, rule, reason)
+                        for rule, reason in entry["data"].items()
+                        if rule.startswith(NAG_PACKS)
+                    ]
+    return found
+
+
+def test_suppressions_are_scoped_reasoned_and_never_sm1_to_sm3(example: Synthesized, nag_report):
+    acks = _acknowledgments(example)
+    assert acks, "expected the scoped IAM5 acknowledgments of the notebook policies"
+    for path, rule, reason in acks:
+        assert path.count("/") >= 2, f"{rule} acknowledged on a whole stack or app: {path}"
+        assert not re.search(r"AwsSolutions-SM[123]\b", rule), rule
+        if "IAM5" in rule:
+            assert re.search(r"IAM5\[(Resource|Action)::", rule), (
+                f"IAM5 acknowledged without applies_to: {rule}"
+            )
+        assert len(reason) >= 60, f"reason too thin for {rule} at {path}: {reason!r}"
+    suppressed = {v["ruleName"] for v in nag_report["suppressedViolations"]}
+    assert not any(re.match(r"AwsSolutions-SM[123]\b", r) for r in suppressed)
+    # Every acknowledgment matches a real finding: none is stale.
+    assert {rule.split("::", 1)[1] for _, rule, _ in acks} == suppressed
+
+
+def test_every_stateful_resource_is_retained(example: Synthesized):
+    seen = set()
+    for path in example.template_files:
+        for logical_id, res in json.loads(path.read_text())["Resources"].items():
+            if res["Type"] in STATEFUL_TYPES:
+                seen.add(res["Type"])
+                assert res.get("DeletionPolicy") == "Retain", f"{path.name} {logical_id}"
+                assert res.get("UpdateReplacePolicy") == "Retain", f"{path.name} {logical_id}"
+    assert seen == set(STATEFUL_TYPES)
+
+
+def _policy_documents(template: dict) -> list[dict]:
+    docs = []
+    for res in template["Resources"].values():
+        props = res.get("Properties", {})
+        if res["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            docs.append(props["PolicyDocument"])
+        elif res["Type"] == "AWS::IAM::Role":
+            docs += [p["PolicyDocument"] for p in props.get("Policies", [])]
+    return docs
+
+
+def _references(value) -> set[str]:
+    """Logical IDs referenced by Ref / Fn::GetAtt anywhere in ``value``."""
+    refs: set[str] = set()
+    if isinstance(value, dict):
+        if "Ref" in value and not str(value["Ref"]).startswith("AWS::"):
+            refs.add(value["Ref"])
+        if "Fn::GetAtt" in value:
+            refs.add(value["Fn::GetAtt"][0])
+        for v in value.values():
+            refs |= _references(v)
+    elif isinstance(value, list):
+        for v in value:
+            refs |= _references(v)
+    return refs
+
+
+def test_team_policies_name_only_their_own_resources(example: Synthesized):
+    teams = example.built.teams
+    for team, stack in teams.items():
+        template = example.template_json(stack.artifact_id)
+        docs = _policy_documents(template)
+        assert docs
+        text = json.dumps(docs)
+        # Only resources of this stack are referenced ...
+        assert _references(docs) <= set(template["Resources"])
+        assert "Fn::GetStackOutput" not in text and "Fn::ImportValue" not in text
+        # ... and no literal ARN or name of another team's notebooks, key or stack.
+        for other in teams:
+            if other != team:
+                assert not re.search(rf"[/:\"]{re.escape(other)}-", text), f"{team} names {other}"
+                assert teams[other].artifact_id not in text
+        # The team's own bucket and key are what its data policy names.
+        own = _references(docs)
+        assert any(i.startswith("DataBucket") for i in own) and any(
+            i.startswith("Key") for i in own
+        )
+
+
+def test_notebook_roles_carry_the_team_data_policy_and_their_own(example: Synthesized):
+    for stack in example.built.teams.values():
+        template = example.template_json(stack.artifact_id)
+        roles = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+        policies = [
+            r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"
+        ]
+        for role in roles:
+            attached = [p for p in policies if {"Ref": role} in p["Properties"].get("Roles", [])]
+            assert len(attached) == 2, role  # its own policy + the team's data policy
+
+
+def test_lifecycle_config_registers_kernels_on_start(example: Synthesized):
+    import base64
+
+    for stack in example.built.teams.values():
+        template = example.template_json(stack.artifact_id)
+        (lc,) = [
+            r
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::SageMaker::NotebookInstanceLifecycleConfig"
+        ]
+        script = base64.b64decode(lc["Properties"]["OnStart"][0]["Content"]).decode()
+        assert "ipykernel install" in script
