@@ -405,3 +405,19 @@ def test_tokens_are_not_validated():
 def test_removal_policy_can_be_changed_explicitly():
     nb = make(removal_policy=cdk.RemovalPolicy.DESTROY)
     Template.from_stack(cdk.Stack.of(nb)).has_resource(NOTEBOOK, {"DeletionPolicy": "Delete"})
+
+
+def test_code_repositories_and_tags_reach_the_resource():
+    nb = make(
+        default_code_repository="https://git.example.com/team/repo.git",
+        additional_code_repositories=["shared-utils"],
+        tags={"owner": "alice"},
+    )
+    Template.from_stack(cdk.Stack.of(nb)).has_resource_properties(
+        NOTEBOOK,
+        {
+            "DefaultCodeRepository": "https://git.example.com/team/repo.git",
+            "AdditionalCodeRepositories": ["shared-utils"],
+            "Tags": [{"Key": "owner", "Value": "alice"}],
+        },
+    )

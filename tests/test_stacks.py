@@ -1,0 +1,174 @@
+"""Platform and team stacks: secure defaults of what the stacks themselves add."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import aws_cdk as cdk
+import pytest
+import yaml
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Match, Template
+
+from stacks import build_app, parse_config, register_compliance_checks
+from tests.conftest import EXAMPLE_CONFIG, Synthesized, new_app
+
+BASE = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+
+
+def test_team_bucket_is_private_encrypted_versioned_and_ssl_only(example: Synthesized):
+    for team, stack in example.built.teams.items():
+        t = example.template(stack)
+        t.has_resource(
+            "AWS::S3::Bucket",
+            {
+                "Properties": Match.object_like(
+                    {
+                        "BucketEncryption": {
+                            "ServerSideEncryptionConfiguration": [
+                                {
+                                    "BucketKeyEnabled": True,
+                                    "ServerSideEncryptionByDefault": {
+                                        "SSEAlgorithm": "aws:kms",
+                                        "KMSMasterKeyID": {
+                                            "Fn::GetAtt": [Match.string_like_regexp("^Key"), "Arn"]
+                                        },
+                                    },
+                                }
+                            ]
+                        },
+                        "PublicAccessBlockConfiguration": {
+                            "BlockPublicAcls": True,
+                            "BlockPublicPolicy": True,
+                            "IgnorePublicAcls": True,
+                            "RestrictPublicBuckets": True,
+                        },
+                        "VersioningConfiguration": {"Status": "Enabled"},
+                        "LoggingConfiguration": Match.object_like({"LogFilePrefix": f"{team}/"}),
+                    }
+                ),
+                "DeletionPolicy": "Retain",
+            },
+        )
+        t.has_resource_properties(
+            "AWS::S3::BucketPolicy",
+            {
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Effect": "Deny",
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                }
+                            )
+                        ]
+                    )
+                }
+            },
+        )
+        t.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+        t.has_resource_properties("AWS::KMS::Alias", {"AliasName": f"alias/sagemaker/{team}"})
+
+
+def test_notebooks_use_the_team_key_and_spread_over_azs(example: Synthesized):
+    stack = example.built.teams["fraud"]
+    notebooks = example.template(stack).find_resources("AWS::SageMaker::NotebookInstance")
+    keys = {json.dumps(n["Properties"]["KmsKeyId"]) for n in notebooks.values()}
+    assert len(keys) == 1 and '"Key' in keys.pop()
+    subnets = {json.dumps(n["Properties"]["SubnetId"]) for n in notebooks.values()}
+    assert len(subnets) == 2
+    sizes = sorted(n["Properties"]["VolumeSizeInGB"] for n in notebooks.values())
+    assert sizes == [20, 20, 50]  # team default 20, bob's override 50
+
+
+def test_platform_log_group_for_notebooks(example: Synthesized):
+    t = example.template(example.built.platform)
+    t.has_resource(
+        "AWS::Logs::LogGroup",
+        {
+            "Properties": {
+                "LogGroupName": "/aws/sagemaker/NotebookInstances",
+                "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^SharedKey"), "Arn"]},
+                "RetentionInDays": 365,
+            },
+            "DeletionPolicy": "Retain",
+        },
+    )
+    t.resource_count_is("AWS::EC2::VPC", 1)
+    t.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": "10.40.0.0/16"})
+
+
+def test_access_log_bucket_admits_only_this_accounts_logging(example: Synthesized):
+    t = example.template(example.built.platform)
+    t.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                                "Action": "s3:PutObject",
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+                                },
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_environment_comes_from_the_config():
+    data = copy.deepcopy(BASE)
+    data["platform"]["env"] = {"account": "123456789012", "region": "eu-west-1"}
+    built = build_app(new_app(), parse_config(data))
+    for stack in built.stacks:
+        assert (stack.account, stack.region) == ("123456789012", "eu-west-1")
+
+
+def test_existing_vpc_from_config_adds_only_what_is_missing():
+    data = copy.deepcopy(BASE)
+    data["platform"]["network"] = {
+        "existing_vpc": {
+            "vpc_id": "vpc-0123456789abcdef0",
+            "availability_zones": ["eu-west-1a", "eu-west-1b"],
+            "subnet_ids": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+            "existing_endpoints": ["s3", "sts"],
+            "has_flow_logs": True,
+        }
+    }
+    data["teams"] = data["teams"][:1]
+    built = build_app(new_app(), parse_config(data))
+    t = Template.from_stack(built.platform)
+    t.resource_count_is("AWS::EC2::VPC", 0)
+    t.resource_count_is("AWS::EC2::FlowLog", 0)
+    t.resource_count_is("AWS::EC2::VPCEndpoint", 5)
+    notebook = next(
+        iter(
+            Template.from_stack(built.teams["fraud"])
+            .find_resources("AWS::SageMaker::NotebookInstance")
+            .values()
+        )
+    )
+    assert notebook["Properties"]["SubnetId"] in (
+        "subnet-0aaaaaaaaaaaaaaaa",
+        "subnet-0bbbbbbbbbbbbbbbb",
+    )
+
+
+def test_an_unacknowledged_finding_fails_synth(tmp_path):
+    app = new_app(tmp_path)
+    stack = cdk.Stack(app, "Leaky")
+    s3.Bucket(stack, "NoLogsNoSsl")
+    register_compliance_checks(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed: .*AwsSolutions-S1"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for r in report["pluginReports"] for v in r["violations"]}
+    assert {"AwsSolutions-S1", "AwsSolutions-S10"} <= rules
