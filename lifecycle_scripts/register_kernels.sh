@@ -1,38 +1,51 @@
 #!/bin/bash
-# On-start: register every conda environment kept on the notebook volume as a Jupyter
-# kernel. Only /home/ec2-user/SageMaker survives a stop, so the kernel specs (which live
-# outside it) are re-created on each start. Jupyter restarts only when a kernel was added.
+# Register every conda environment kept on the notebook volume (SMC_ENVS_DIR) as a Jupyter
+# kernel of NOTEBOOK_USER. Only the volume survives a stop, so the kernel specs (in the
+# user's home, outside it) are re-created on each start. Jupyter is restarted only when a
+# kernel was added and SMC_RESTART_JUPYTER is true. Takes seconds: run it in the foreground.
 set -euo pipefail
 
-SAGEMAKER_HOME="${SAGEMAKER_HOME:-/home/ec2-user/SageMaker}"
-ENVS_DIR="${ENVS_DIR:-${SAGEMAKER_HOME}/envs}"
-NOTEBOOK_USER="${NOTEBOOK_USER:-ec2-user}"
-KERNEL_DIR="${KERNEL_DIR:-/home/${NOTEBOOK_USER}/.local/share/jupyter/kernels}"
+: "${NOTEBOOK_USER:=ec2-user}"
+: "${SMC_ENVS_DIR:=/home/ec2-user/SageMaker/envs}"
+: "${SMC_RESTART_JUPYTER:=true}"
 
-log() { echo "[register-kernels] $*"; }
-
+kernel_dir="$(sudo -u "${NOTEBOOK_USER}" -i printenv HOME)/.local/share/jupyter/kernels"
 added=0
-if [ -d "${ENVS_DIR}" ]; then
-  for env in "${ENVS_DIR}"/*/; do
-    [ -x "${env}bin/python" ] || continue
+if [ -d "${SMC_ENVS_DIR}" ]; then
+  for env in "${SMC_ENVS_DIR}"/*/; do
+    [ -d "${env}" ] || continue
     name="$(basename "${env}")"
-    if [ -f "${KERNEL_DIR}/conda-env-${name}/kernel.json" ]; then
-      log "kernel conda-env-${name} already registered"
+    marker="${SMC_ENVS_DIR}/.${name}.creating"
+    if [ -e "${marker}" ]; then
+      if grep -qs create_conda_env "/proc/$(cat "${marker}")/cmdline"; then
+        echo "environment ${name} is still being created; it registers itself when done"
+      else
+        echo "environment ${name}: its creation was interrupted (the notebook stopped);" \
+          "delete ${SMC_ENVS_DIR}/${name} and ${marker} and create it again"
+      fi
+      continue
+    fi
+    if [ ! -x "${env}bin/python" ]; then
+      echo "environment ${name} has no bin/python; skipped"
+      continue
+    fi
+    if [ -f "${kernel_dir}/${name}/kernel.json" ]; then
+      echo "kernel ${name} already registered"
       continue
     fi
     if sudo -u "${NOTEBOOK_USER}" -i "${env}bin/python" -m ipykernel install --user \
-      --name "conda-env-${name}" --display-name "conda_${name}"; then
-      log "registered kernel conda-env-${name}"
+      --name "${name}" --display-name "conda_${name}" > /dev/null; then
+      echo "registered kernel ${name}"
       added=$((added + 1))
     else
-      log "could not register ${name} (is ipykernel installed in it?); skipped"
+      echo "could not register ${name} (is ipykernel installed in it?); skipped"
     fi
   done
 else
-  log "no environments under ${ENVS_DIR}"
+  echo "no environments under ${SMC_ENVS_DIR}"
 fi
 
-if [ "${added}" -gt 0 ]; then
-  log "restarting Jupyter to pick up ${added} new kernel(s)"
-  systemctl restart jupyter-server || log "could not restart jupyter-server"
+if [ "${added}" -gt 0 ] && [ "${SMC_RESTART_JUPYTER}" = true ]; then
+  echo "restarting Jupyter to show ${added} new kernel(s)"
+  systemctl restart jupyter-server
 fi

@@ -44,8 +44,13 @@ class LifecycleScript:
         """The base64 form the service stores."""
         return base64.b64encode(self.text.encode("utf-8")).decode("ascii")
 
-    def problems(self) -> list[tuple[str, str]]:
-        """What is wrong with this script, as (value, allowed) pairs; empty when valid."""
+    def problems(self, *, allow_oversize: bool = False) -> list[tuple[str, str]]:
+        """What is wrong with this script, as (value, allowed) pairs; empty when valid.
+
+        Args:
+            allow_oversize: Do not report a script over the size limit (it will be
+                stored elsewhere, e.g. as an S3 asset).
+        """
         found: list[tuple[str, str]] = []
         if not self.text.strip():
             found.append(("an empty script", "a non-empty script"))
@@ -60,7 +65,7 @@ class LifecycleScript:
                 )
             )
         size = len(self.base64)
-        if size > MAX_BASE64_CHARS:
+        if size > MAX_BASE64_CHARS and not allow_oversize:
             found.append(
                 (
                     f"{size} base64 characters ({len(self.text.encode())} bytes) "

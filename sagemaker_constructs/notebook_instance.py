@@ -258,6 +258,8 @@ class NotebookInstance(Construct):
             additional_code_repositories=list(additional_code_repositories) or None,
         )
         self.resource.apply_removal_policy(removal_policy)
+        if lifecycle_config is not None:
+            lifecycle_config.bind(self)
         # The role's permissions must exist before the notebook starts and runs its
         # lifecycle scripts, which write to CloudWatch Logs with them.
         if self.policy is not None:

@@ -2,26 +2,63 @@
 
 from __future__ import annotations
 
-from aws_cdk import Names
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aws_cdk import BootstraplessSynthesizer, Fn, Names, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ._compliance import acknowledge_wildcard_resource
 from ._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
 from ._validation import Problems
-from .lifecycle_script import LifecycleScript
+from .lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
+from .notebook_setup import NotebookSetup
+
+if TYPE_CHECKING:
+    from .notebook_instance import NotebookInstance
+
+# Runs the real script, stored as an S3 asset, with the notebook's role. Only the asset's
+# bucket and key are filled in; it is far below the size limit.
+_FETCH_AND_RUN = """#!/bin/bash
+# The composed {phase} script is larger than the 16 KB limit of a lifecycle script, so it
+# is stored as an S3 asset; this fetches it through the VPC's S3 endpoint and runs it.
+set -euo pipefail
+python="${{SMC_SYSTEM_PYTHON:-/home/ec2-user/anaconda3/envs/JupyterSystemEnv/bin/python}}"
+script="/var/tmp/sagemaker-constructs/{phase}-full.sh"
+mkdir -p "$(dirname "$script")"
+"$python" - "{bucket}" "{key}" "$script" << 'PY'
+import json, sys
+import boto3
+bucket, key, target = sys.argv[1:4]
+with open("/opt/ml/metadata/resource-metadata.json") as fh:
+    region = json.load(fh)["ResourceArn"].split(":")[3]
+boto3.client("s3", region_name=region).download_file(bucket, key, target)
+PY
+exec bash "$script"
+"""
 
 
 class NotebookLifecycleConfig(Construct):
     """Scripts run as root when a notebook instance is created and each time it starts.
 
-    Each script is checked at synth time: LF line endings only, and at most 16,384
-    characters once base64-encoded (the service limit).
+    Give the scripts as :class:`LifecycleScript` (``on_create`` / ``on_start``) or as a
+    :class:`NotebookSetup` of typed steps, which composes both. Each script is checked
+    at synth time: LF line endings only, and at most 16,384 characters once
+    base64-encoded (the service limit). A script over the limit is stored as an S3 asset
+    and the configuration only fetches and runs it, unless ``allow_s3_asset`` is false or
+    the stack cannot publish assets; then it is an error.
 
     Attributes:
         resource: The L1 ``CfnNotebookInstanceLifecycleConfig``.
         lifecycle_config_name: The configuration's name.
-        on_create: The on-create script, if any.
+        on_create: The on-create script, if any (as composed, before any S3 fallback).
         on_start: The on-start script, if any.
+        setup: The setup the scripts were composed from, if any.
+        assets: S3 assets holding scripts over the limit (usually none).
     """
 
     def __init__(
@@ -31,24 +68,43 @@ class NotebookLifecycleConfig(Construct):
         *,
         on_create: LifecycleScript | None = None,
         on_start: LifecycleScript | None = None,
+        setup: NotebookSetup | None = None,
         lifecycle_config_name: str | None = None,
+        allow_s3_asset: bool = True,
     ) -> None:
         """Create the lifecycle configuration.
 
         Args:
             on_create: Runs once, when the notebook instance is created. Default: none.
             on_start: Runs on every start, including the first. Default: none.
+            setup: Typed steps composed into both scripts; not with ``on_create`` or
+                ``on_start``. Default: none.
             lifecycle_config_name: Name of the configuration. Default: a name unique in
                 the account, derived from the construct path.
+            allow_s3_asset: Store a script over the size limit as an S3 asset. Default:
+                allowed; when false, an over-size script is an error.
         """
         super().__init__(scope, id)
         problems = Problems(self)
-        if on_create is None and on_start is None:
-            problems.add("on_create/on_start", None, "at least one script")
+        if setup is not None:
+            if on_create is not None or on_start is not None:
+                problems.add("setup", "given with on_create/on_start", "either setup or scripts")
+            for prop, value, allowed in setup.problems():
+                problems.add(f"setup.{prop}", value, allowed)
+            if not problems:
+                create_text, start_text = setup.on_create_text(), setup.on_start_text()
+                on_create = (
+                    LifecycleScript(create_text, "setup (on-create)") if create_text else None
+                )
+                on_start = LifecycleScript(start_text, "setup (on-start)") if start_text else None
+        if not problems and on_create is None and on_start is None:
+            problems.add("on_create/on_start", None, "at least one script (or a setup with steps)")
+        assets_ok, why_not = self._assets_allowed(allow_s3_asset)
         for prop, script in (("on_create", on_create), ("on_start", on_start)):
-            if script is not None:
-                for value, allowed in script.problems():
-                    problems.add(prop, value, allowed)
+            if script is None:
+                continue
+            for value, allowed in script.problems(allow_oversize=assets_ok):
+                problems.add(prop, value, allowed if assets_ok else f"{allowed}; {why_not}")
         problems.pattern(
             "lifecycle_config_name",
             lifecycle_config_name,
@@ -60,6 +116,8 @@ class NotebookLifecycleConfig(Construct):
 
         self.on_create = on_create
         self.on_start = on_start
+        self.setup = setup
+        self.assets: list[s3_assets.Asset] = []
         name = lifecycle_config_name or Names.unique_resource_name(
             self, max_length=NAME_MAX_LENGTH, separator="-"
         )
@@ -67,7 +125,98 @@ class NotebookLifecycleConfig(Construct):
             self,
             "Resource",
             notebook_instance_lifecycle_config_name=name,
-            on_create=[{"content": on_create.base64}] if on_create else None,
-            on_start=[{"content": on_start.base64}] if on_start else None,
+            on_create=self._content("on-create", on_create),
+            on_start=self._content("on-start", on_start),
         )
         self.lifecycle_config_name: str = self.resource.attr_notebook_instance_lifecycle_config_name
+
+    def _assets_allowed(self, allow_s3_asset: bool) -> tuple[bool, str]:
+        if not allow_s3_asset:
+            return False, "allow_s3_asset=False, so it cannot be stored as an S3 asset"
+        if isinstance(Stack.of(self).synthesizer, BootstraplessSynthesizer):
+            return False, "the stack's BootstraplessSynthesizer cannot publish an S3 asset for it"
+        return True, ""
+
+    def _content(self, phase: str, script: LifecycleScript | None) -> list | None:
+        if script is None:
+            return None
+        if len(script.base64) <= MAX_BASE64_CHARS:
+            return [{"content": script.base64}]
+        # A file asset is uploaded as it is (a folder would be zipped); its S3 key is
+        # derived from the content, so the staging folder's name does not matter.
+        path = Path(tempfile.mkdtemp(prefix="smc-lifecycle-")) / f"{phase}.sh"
+        path.write_text(script.text, encoding="utf-8")
+        asset = s3_assets.Asset(self, f"{phase.title().replace('-', '')}Script", path=str(path))
+        self.assets.append(asset)
+        fetch = _FETCH_AND_RUN.format(
+            phase=phase, bucket=asset.s3_bucket_name, key=asset.s3_object_key
+        )
+        return [{"content": Fn.base64(fetch)}]
+
+    def bind(self, notebook: NotebookInstance) -> None:
+        """Grant ``notebook``'s role what these scripts need (called by NotebookInstance)."""
+        setup = self.setup
+        if setup is not None and setup.idle_auto_stop is not None:
+            notebook.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="StopItselfWhenIdle",
+                    actions=[
+                        "sagemaker:DescribeNotebookInstance",
+                        "sagemaker:StopNotebookInstance",
+                    ],
+                    resources=[notebook.notebook_instance_arn],
+                )
+            )
+        index = setup.package_index if setup is not None else None
+        if index is not None and index.code_artifact_domain:
+            stack = Stack.of(notebook)
+            domain_arn = stack.format_arn(
+                service="codeartifact", resource="domain", resource_name=index.code_artifact_domain
+            )
+            repository_arn = stack.format_arn(
+                service="codeartifact",
+                resource="repository",
+                resource_name=f"{index.code_artifact_domain}/{index.code_artifact_repository}",
+            )
+            notebook.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="CodeArtifactToken",
+                    actions=["codeartifact:GetAuthorizationToken"],
+                    resources=[domain_arn],
+                )
+            )
+            notebook.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="CodeArtifactRead",
+                    actions=[
+                        "codeartifact:GetRepositoryEndpoint",
+                        "codeartifact:ReadFromRepository",
+                    ],
+                    resources=[repository_arn],
+                )
+            )
+            notebook.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="CodeArtifactBearerToken",
+                    actions=["sts:GetServiceBearerToken"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}
+                    },
+                )
+            )
+            if notebook.policy is not None:
+                acknowledge_wildcard_resource(
+                    notebook.policy,
+                    "*",
+                    "sts:GetServiceBearerToken supports no resource-level permissions; the "
+                    "statement is limited to CodeArtifact by the sts:AWSServiceName condition.",
+                )
+        for n, asset in enumerate(self.assets):
+            notebook.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid=f"ReadLifecycleScript{n}",
+                    actions=["s3:GetObject"],
+                    resources=[asset.bucket.arn_for_objects(asset.s3_object_key)],
+                )
+            )

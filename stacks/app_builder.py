@@ -45,6 +45,7 @@ def build_app(app: App, config: PlatformConfig) -> PlatformApp:
             team=team,
             network=platform.network,
             access_logs_bucket=platform.access_logs_bucket,
+            package_mirror=settings.package_mirror,
             prefix=prefix,
             env=env,
             description=f"SageMaker notebooks of team {team.name}",

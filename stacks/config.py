@@ -25,7 +25,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from sagemaker_constructs import ENDPOINT_NAMES
+from sagemaker_constructs import (
+    ENDPOINT_NAMES,
+    CondaEnvironment,
+    ConnectivityCheck,
+    IdleAutoStop,
+    NotebookSetup,
+    PackageIndex,
+    PackageInstall,
+)
 from sagemaker_constructs.notebook_instance import (
     INSTANCE_TYPE_ALLOWED,
     INSTANCE_TYPE_PATTERN,
@@ -33,6 +41,7 @@ from sagemaker_constructs.notebook_instance import (
     MIN_VOLUME_SIZE_GIB,
     SUPPORTED_PLATFORMS,
 )
+from sagemaker_constructs.package_mirror import DOMAIN_PATTERN, REPOSITORY_PATTERN
 
 # Team and user names end up in stack names, notebook names and S3 prefixes, so they are
 # held to the strictest of those: lower-case letters, digits and single hyphens.
@@ -126,6 +135,19 @@ def _endpoint(value: str) -> str:
     return value
 
 
+def _code_artifact_domain(value: str) -> str:
+    _check(
+        bool(DOMAIN_PATTERN.fullmatch(value)),
+        "2 to 50 lower-case letters, digits and hyphens, starting with a letter",
+    )
+    return value
+
+
+def _code_artifact_repository(value: str) -> str:
+    _check(bool(REPOSITORY_PATTERN.fullmatch(value)), "2 to 100 letters, digits, '.', '_' or '-'")
+    return value
+
+
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 VolumeSize = Annotated[int, _in_range(MIN_VOLUME_SIZE_GIB, MAX_VOLUME_SIZE_GIB)]
 PlatformId = Annotated[str, AfterValidator(_platform)]
@@ -182,12 +204,20 @@ class Network(_Model):
     existing_vpc: ExistingVpc | None = None
 
 
+class PackageMirrorSettings(_Model):
+    """A CodeArtifact PyPI mirror in the platform stack, with its VPC endpoints."""
+
+    domain: Annotated[str, AfterValidator(_code_artifact_domain)]
+    repository: Annotated[str, AfterValidator(_code_artifact_repository)] = "pypi"
+
+
 class PlatformSettings(_Model):
     prefix: Annotated[str, _slug(PREFIX_MAX)] = "sagemaker"
     env: Environment = Environment()
     network: Network = Network()
     log_retention_days: Annotated[int, AfterValidator(_retention)] = 365
     tags: dict[str, str] = {}
+    package_mirror: PackageMirrorSettings | None = None
 
 
 class NotebookDefaults(_Model):
@@ -205,10 +235,86 @@ class Notebook(_Model):
     platform_identifier: PlatformId | None = None
 
 
+class CondaEnvironmentSettings(_Model):
+    name: str
+    python_version: str = "3.11"
+    conda_packages: list[str] = []
+    pip_packages: list[str] = []
+    optional: bool = False
+
+
+class PackageInstallSettings(_Model):
+    kernel: str
+    pip_packages: list[str] = []
+    conda_packages: list[str] = []
+    optional: bool = False
+
+
+class IdleAutoStopSettings(_Model):
+    idle_minutes: int = 60
+    ignore_connections: bool = False
+    check_interval_minutes: int = 5
+
+
+class PackageIndexSettings(_Model):
+    """Either the platform's package mirror or an index URL."""
+
+    use_platform_mirror: bool = False
+    pip_index_url: str | None = None
+    conda_channel: str | None = None
+
+
+class Setup(_Model):
+    """What the team's lifecycle scripts do (see sagemaker_constructs.NotebookSetup)."""
+
+    package_index: PackageIndexSettings | None = None
+    connectivity_checks: list[str] = []
+    conda_environments: list[CondaEnvironmentSettings] = []
+    packages: list[PackageInstallSettings] = []
+    idle_auto_stop: IdleAutoStopSettings | None = None
+
+    def steps(self, mirror: PackageMirrorSettings | None) -> list[tuple[str, object]]:
+        """The setup steps, each with its field path in this section."""
+        steps: list[tuple[str, object]] = []
+        if self.package_index is not None:
+            pi = self.package_index
+            use_mirror = pi.use_platform_mirror and mirror is not None
+            steps.append(
+                (
+                    "package_index",
+                    PackageIndex(
+                        pip_index_url=pi.pip_index_url,
+                        code_artifact_domain=mirror.domain if use_mirror else None,
+                        code_artifact_repository=mirror.repository if use_mirror else None,
+                        conda_channel=pi.conda_channel,
+                    ),
+                )
+            )
+        steps += [
+            (f"connectivity_checks[{i}]", ConnectivityCheck(url=url))
+            for i, url in enumerate(self.connectivity_checks)
+        ]
+        steps += [
+            (f"conda_environments[{i}]", CondaEnvironment(**env.model_dump()))
+            for i, env in enumerate(self.conda_environments)
+        ]
+        steps += [
+            (f"packages[{i}]", PackageInstall(**pkg.model_dump()))
+            for i, pkg in enumerate(self.packages)
+        ]
+        if self.idle_auto_stop is not None:
+            steps.append(("idle_auto_stop", IdleAutoStop(**self.idle_auto_stop.model_dump())))
+        return steps
+
+    def notebook_setup(self, mirror: PackageMirrorSettings | None) -> NotebookSetup:
+        return NotebookSetup([step for _, step in self.steps(mirror)])
+
+
 class Team(_Model):
     name: Annotated[str, _slug(TEAM_NAME_MAX)]
     cost_center: str | None = None
     notebook_defaults: NotebookDefaults = NotebookDefaults()
+    setup: Setup | None = None
     notebooks: Annotated[list[Notebook], Field(min_length=1)]
 
     @field_validator("notebooks")
@@ -327,7 +433,42 @@ def parse_config(data: Any, source: str | Path = "<config>") -> PlatformConfig:
         config = PlatformConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
+    problems = _setup_problems(config)
+    if problems:
+        raise ConfigError(source, problems)
     return config
+
+
+# NotebookSetup names its step fields after the constructs; these are the config's names.
+_FIELD_NAMES = {
+    "pip_index_url/code_artifact_domain": "pip_index_url/use_platform_mirror",
+    "code_artifact_domain": "use_platform_mirror",
+    "code_artifact_repository": "use_platform_mirror",
+    "url": "",
+}
+
+
+def _setup_problems(config: PlatformConfig) -> list[str]:
+    """Check every team's setup with the library's own rules; name the config fields."""
+    mirror = config.platform.package_mirror
+    problems = []
+    for t, team in enumerate(config.teams):
+        if team.setup is None:
+            continue
+        index = team.setup.package_index
+        if index is not None and index.use_platform_mirror and mirror is None:
+            problems.append(
+                f"teams[{t}].setup.package_index.use_platform_mirror: got True; allowed: "
+                "only with platform.package_mirror set"
+            )
+            continue
+        paths = [path for path, _ in team.setup.steps(mirror)]
+        for i, field, value, allowed in team.setup.notebook_setup(mirror).step_problems():
+            base, bracket, index_part = field.partition("[")
+            name = _FIELD_NAMES.get(base, base)
+            where = f"teams[{t}].setup.{paths[i]}" + (f".{name}" if name else "")
+            problems.append(f"{where}{bracket}{index_part}: got {value!r}; allowed: {allowed}")
+    return problems
 
 
 def load_config(path: str | Path) -> PlatformConfig:

@@ -9,7 +9,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from sagemaker_constructs import NotebookNetwork
+from sagemaker_constructs import NotebookNetwork, PackageMirror
 from sagemaker_constructs._compliance import acknowledge
 from sagemaker_constructs._defaults import NOTEBOOK_LOG_GROUP_NAME, allow_cloudwatch_logs, new_key
 
@@ -68,6 +68,17 @@ class PlatformStack(Stack):
                 ip_addresses=ec2.IpAddresses.cidr(net.cidr),
                 max_azs=net.max_azs,
                 flow_log_retention=retention,
+                encryption_key=self.key,
+            )
+
+        self.package_mirror: PackageMirror | None = None
+        if settings.package_mirror is not None:
+            self.package_mirror = PackageMirror(
+                self,
+                "PackageMirror",
+                domain_name=settings.package_mirror.domain,
+                repository_name=settings.package_mirror.repository,
+                network=self.network,
                 encryption_key=self.key,
             )
 

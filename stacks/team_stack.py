@@ -18,7 +18,7 @@ from sagemaker_constructs import (
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
 from sagemaker_constructs._defaults import new_key
 
-from .config import Team
+from .config import PackageMirrorSettings, Team
 
 
 class TeamStack(Stack):
@@ -42,6 +42,7 @@ class TeamStack(Stack):
         *,
         team: Team,
         network: NotebookNetwork,
+        package_mirror: PackageMirrorSettings | None = None,
         access_logs_bucket: s3.IBucket,
         prefix: str,
         **kwargs,
@@ -109,11 +110,17 @@ class TeamStack(Stack):
             "exists to hold the team's notebook data; no other bucket is named.",
         )
 
+        if team.setup is not None:
+            scripts = {"setup": team.setup.notebook_setup(package_mirror)}
+        else:
+            scripts = {
+                "on_start": LifecycleScript.from_text(lifecycle_scripts.read("register_kernels.sh"))
+            }
         self.lifecycle_config = NotebookLifecycleConfig(
             self,
             "LifecycleConfig",
             lifecycle_config_name=f"{prefix}-{team.name}",
-            on_start=LifecycleScript.from_text(lifecycle_scripts.read("register_kernels.sh")),
+            **scripts,
         )
 
         subnets = network.notebook_subnets().subnets

@@ -171,15 +171,54 @@ def test_notebook_roles_carry_the_team_data_policy_and_their_own(example: Synthe
             assert len(attached) == 2, role  # its own policy + the team's data policy
 
 
-def test_lifecycle_config_registers_kernels_on_start(example: Synthesized):
+def test_team_lifecycle_configs_are_composed_from_their_setup(example: Synthesized):
     import base64
 
-    for stack in example.built.teams.values():
-        template = example.template_json(stack.artifact_id)
+    from sagemaker_constructs.notebook_setup import unbundle
+
+    def scripts(team: str) -> dict[str, str]:
+        template = example.template_json(example.built.teams[team].artifact_id)
         (lc,) = [
             r
             for r in template["Resources"].values()
             if r["Type"] == "AWS::SageMaker::NotebookInstanceLifecycleConfig"
         ]
-        script = base64.b64decode(lc["Properties"]["OnStart"][0]["Content"]).decode()
-        assert "ipykernel install" in script
+        return {
+            k: base64.b64decode(v[0]["Content"]).decode()
+            for k, v in lc["Properties"].items()
+            if k.startswith("On")
+        }
+
+    fraud = scripts("fraud")
+    assert "smc_run_step conda-environments detached" in fraud["OnCreate"]
+    assert (
+        "export SMC_PIP_PACKAGES='pandas==2.2.3 scikit-learn==1.5.2 xgboost==2.1.3'"
+        in fraud["OnCreate"]
+    )
+    assert "smc_run_step register-kernels foreground" in fraud["OnStart"]
+    assert "AUTOSTOP_IDLE_MINUTES=60" in fraud["OnStart"]
+    assert set(unbundle(fraud["OnStart"])) >= {
+        "register_kernels.sh",
+        "idle_autostop.py",
+        "install_autostop.sh",
+    }
+    forecasting = scripts("forecasting")
+    assert "OnCreate" in forecasting  # the package index is set up on create too
+    assert "smc_run_step packages-python3 detached true" in forecasting["OnStart"]
+    assert "AUTOSTOP_IGNORE_CONNECTIONS=true" in forecasting["OnStart"]
+    vision = scripts("vision")
+    assert "SMC_CHECK_URL=https://pypi.org/simple/" in vision["OnStart"]
+
+
+def test_autostop_role_may_stop_only_its_own_notebook(example: Synthesized):
+    template = example.template_json(example.built.teams["fraud"].artifact_id)
+    for logical_id, res in template["Resources"].items():
+        if res["Type"] != "AWS::IAM::ManagedPolicy" or not logical_id.startswith("Notebook"):
+            continue
+        (stop,) = [
+            s
+            for s in res["Properties"]["PolicyDocument"]["Statement"]
+            if s.get("Sid") == "StopItselfWhenIdle"
+        ]
+        user = logical_id.removeprefix("Notebook").split("Policy")[0]
+        assert f"notebook-instance/fraud-{user}" in json.dumps(stop["Resource"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from aws_cdk.assertions import Template
@@ -77,9 +78,53 @@ def test_size_limit_is_on_the_base64_form_and_reports_the_actual_size():
     over = LifecycleScript.from_text("#" * 12_289)
     with pytest.raises(
         ConstructValidationError,
-        match=r"on_start: got '16388 base64 characters \(12289 bytes\) from inline'; allowed: at most 16384 base64 characters",
+        match=r"on_start: got '16388 base64 characters \(12289 bytes\) from inline'; allowed: at most 16384 base64 characters \(the service limit\); allow_s3_asset=False",
     ):
-        NotebookLifecycleConfig(new_stack(), "Lc", on_start=over)
+        NotebookLifecycleConfig(new_stack(), "Lc", on_start=over, allow_s3_asset=False)
+
+
+def test_oversize_script_is_stored_as_an_s3_asset_and_fetched(tmp_path):
+    import aws_cdk as cdk
+    from aws_cdk import aws_ec2 as ec2
+
+    from sagemaker_constructs import NotebookInstance
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Big")
+    big = "#!/bin/bash\n" + "echo padding-line-to-exceed-the-limit\n" * 500
+    lc = NotebookLifecycleConfig(stack, "Lc", on_start=LifecycleScript.from_text(big))
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        nat_gateways=0,
+        restrict_default_security_group=False,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+    NotebookInstance(stack, "Nb", vpc=vpc, lifecycle_config=lc)
+    assert len(lc.assets) == 1
+    t = Template.from_stack(stack)
+    content = next(iter(t.find_resources(LC).values()))["Properties"]["OnStart"][0]["Content"]
+    assert "Fn::Base64" in content
+    text = json.dumps(content)
+    assert "download_file" in text and "exec bash" in text
+    # The asset holds the full script, and the notebook's role may read exactly that object.
+    staged = list(tmp_path.glob("asset.*.sh"))
+    assert [p.read_text() for p in staged] == [big]
+    statements = json.dumps(t.find_resources("AWS::IAM::ManagedPolicy"))
+    assert "s3:GetObject" in statements and lc.assets[0].asset_hash in statements
+
+
+def test_oversize_script_in_a_bootstrapless_stack_is_an_error():
+    import aws_cdk as cdk
+
+    stack = cdk.Stack(cdk.App(), "NoAssets", synthesizer=cdk.BootstraplessSynthesizer())
+    with pytest.raises(
+        ConstructValidationError,
+        match=r"on_start: .*; the stack's BootstraplessSynthesizer cannot publish an S3 asset",
+    ):
+        NotebookLifecycleConfig(stack, "Lc", on_start=LifecycleScript.from_text("#" * 20_000))
 
 
 @pytest.mark.parametrize(
@@ -109,6 +154,7 @@ def test_problems_of_both_scripts_are_reported_together():
             "Lc",
             on_create=LifecycleScript.from_text("a\r\n"),
             on_start=LifecycleScript.from_text("#" * 20_000),
+            allow_s3_asset=False,
         )
     assert [p.prop for p in err.value.problems] == ["on_create", "on_start"]
 

@@ -10,12 +10,14 @@ Update after an intended change with:  .venv/bin/python -m pytest tests/test_sna
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from typing import Any
 
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from sagemaker_constructs.notebook_setup import unbundle
 from tests.conftest import Synthesized
 
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
@@ -38,15 +40,33 @@ def _decode_scripts(resource: dict) -> dict:
     props = dict(resource["Properties"])
     for key in ("OnCreate", "OnStart"):
         if key in props:
-            props[key] = [
-                {
-                    "Content (decoded from base64)": base64.b64decode(c["Content"])
-                    .decode()
-                    .split("\n")
-                }
-                for c in props[key]
-            ]
+            props[key] = [_readable_content(c["Content"]) for c in props[key]]
     return {**resource, "Properties": props}
+
+
+def _readable_content(content) -> dict:
+    """The script as lines; the embedded fragment bundle as one line per fragment + digest.
+
+    The fragments themselves are reviewed in lifecycle_scripts/; here a digest shows
+    which of them a change touched.
+    """
+    if not isinstance(content, str):  # Fn::Base64 of a script naming an S3 asset
+        return {"Content (Fn::Base64 of)": content}
+    text = base64.b64decode(content).decode()
+    fragments = unbundle(text)
+    lines: list[str] = []
+    in_bundle = False
+    for line in text.split("\n"):
+        if in_bundle and line != "SMC_BUNDLE_END":
+            continue
+        if in_bundle:
+            lines += [
+                f"<fragment {name}: sha256 {hashlib.sha256(body.encode()).hexdigest()[:16]}>"
+                for name, body in fragments.items()
+            ]
+        lines.append(line)
+        in_bundle = "<< 'SMC_BUNDLE_END'" in line
+    return {"Content (decoded from base64)": lines}
 
 
 @pytest.fixture

@@ -148,7 +148,9 @@ def test_existing_vpc_from_config_adds_only_what_is_missing():
     t = Template.from_stack(built.platform)
     t.resource_count_is("AWS::EC2::VPC", 0)
     t.resource_count_is("AWS::EC2::FlowLog", 0)
-    t.resource_count_is("AWS::EC2::VPCEndpoint", 5)
+    # 6 interface endpoints - sts + the 2 CodeArtifact ones of the package mirror; s3 exists.
+    t.resource_count_is("AWS::EC2::VPCEndpoint", 7)
+    assert ".codeartifact.repositories" in json.dumps(t.find_resources("AWS::EC2::VPCEndpoint"))
     notebook = next(
         iter(
             Template.from_stack(built.teams["fraud"])
@@ -167,7 +169,9 @@ def test_an_unacknowledged_finding_fails_synth(tmp_path):
     stack = cdk.Stack(app, "Leaky")
     s3.Bucket(stack, "NoLogsNoSsl")
     register_compliance_checks(app)
-    with pytest.raises(RuntimeError, match=r"(?s)ValidationFailed: .*AwsSolutions::AwsSolutions-S1"):
+    with pytest.raises(
+        RuntimeError, match=r"(?s)ValidationFailed: .*AwsSolutions::AwsSolutions-S1"
+    ):
         app.synth()
     report = json.loads((tmp_path / "validation-report.json").read_text())
     rules = {v["ruleName"] for r in report["pluginReports"] for v in r["violations"]}

@@ -1,0 +1,615 @@
+"""Typed lifecycle steps composed into on-create and on-start scripts.
+
+A :class:`NotebookSetup` turns a list of steps (persistent conda environments, package
+installs, idle auto-stop, connectivity checks, a private package index) into two bash
+scripts built from the tested fragments in :mod:`lifecycle_scripts`. Anything that can
+take more than seconds runs detached, so a start never hits the 5-minute limit; a step
+marked ``optional`` may fail without failing the start.
+
+Example::
+
+    setup = NotebookSetup(steps=[
+        PackageIndex(code_artifact_domain="ml", code_artifact_repository="pypi"),
+        CondaEnvironment(name="forecast", python_version="3.11",
+                         pip_packages=["pandas==2.2.3"]),
+        PackageInstall(kernel="python3", pip_packages=["requests==2.32.3"], optional=True),
+        IdleAutoStop(idle_minutes=60),
+    ])
+    NotebookLifecycleConfig(stack, "Lifecycle", setup=setup)
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import gzip
+import io
+import re
+import shlex
+import tarfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import lifecycle_scripts
+
+#: Kernels every notebook instance (Amazon Linux 2023) has, by conda environment name.
+BUILT_IN_KERNELS: Final = ("python3", "pytorch_p310", "tensorflow2_p310")
+
+_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_PYTHON_VERSION = re.compile(r"3\.[0-9]{1,2}")
+_PIP_SPEC = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!_-]+")
+_CONDA_SPEC = re.compile(r"([A-Za-z0-9_.-]+::)?[A-Za-z0-9][A-Za-z0-9._-]*={1,2}[A-Za-z0-9.+!_*-]+")
+_HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*)?")
+_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*)?")
+_CA_DOMAIN = re.compile(r"[a-z][a-z0-9-]{1,49}")
+_CA_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,99}")
+
+PIP_ALLOWED = "a pinned pip requirement, name==version (e.g. pandas==2.2.3)"
+CONDA_ALLOWED = "a pinned conda spec, name=version (e.g. numpy=1.26.4)"
+
+
+# --- steps ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CondaEnvironment:
+    """A conda environment kept on the notebook volume and shown as a Jupyter kernel.
+
+    Created detached on create; registered as a kernel on every start, with Jupyter
+    restarted only when one was added. If the notebook is stopped while the environment
+    is being created, each later start logs that the creation was interrupted (delete the
+    environment's folder under ``SageMaker/envs`` and re-create it from a terminal).
+
+    Attributes:
+        name: Environment and kernel name (shown as ``conda_<name>``).
+        python_version: ``3.<minor>``. Default: 3.11.
+        conda_packages: Pinned conda specs (``name=version``). Default: none.
+        pip_packages: Pinned pip requirements (``name==version``). Default: none.
+        optional: A failure is logged and does not count. Default: required.
+    """
+
+    name: str
+    python_version: str = "3.11"
+    conda_packages: Sequence[str] = ()
+    pip_packages: Sequence[str] = ()
+    optional: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"conda-environment:{self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageInstall:
+    """Pinned packages installed into a kernel's environment, as ec2-user, activated.
+
+    Into a :class:`CondaEnvironment` of the same setup: once, right after it is created
+    (the environment persists). Into a built-in kernel (:data:`BUILT_IN_KERNELS`): on every
+    start, since those live outside the volume. Always detached.
+
+    Attributes:
+        kernel: A built-in kernel or the name of a CondaEnvironment of this setup.
+        pip_packages: Pinned pip requirements. Default: none.
+        conda_packages: Pinned conda specs. Default: none.
+        optional: A failure is logged and does not count. Default: required.
+    """
+
+    kernel: str
+    pip_packages: Sequence[str] = ()
+    conda_packages: Sequence[str] = ()
+    optional: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"packages:{self.kernel}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdleAutoStop:
+    """Stop the notebook when Jupyter has been idle for ``idle_minutes``.
+
+    The checker ships inside the lifecycle script (nothing is downloaded) and runs every
+    ``check_interval_minutes`` from a systemd timer. It reads the local Jupyter server's
+    sessions, kernels and terminals: a busy kernel, recent activity or an open terminal
+    keeps the notebook running. It stops only its own notebook, through the SageMaker API
+    endpoint in the VPC, with the notebook's role (which is granted exactly that).
+
+    Attributes:
+        idle_minutes: 5 to 10080. Default: 60.
+        ignore_connections: Open browser tabs do not count as activity. Default: they do.
+        check_interval_minutes: 1 to 60, at most ``idle_minutes``. Default: 5.
+    """
+
+    idle_minutes: int = 60
+    ignore_connections: bool = False
+    check_interval_minutes: int = 5
+    optional: bool = False
+
+    @property
+    def label(self) -> str:
+        return "idle-auto-stop"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectivityCheck:
+    """Log whether the notebook reaches ``url`` (HTTP HEAD); never fails the start.
+
+    Attributes:
+        url: An http(s) URL.
+        timeout_seconds: 1 to 30. Default: 5.
+    """
+
+    url: str
+    timeout_seconds: int = 5
+    optional: bool = True
+
+    @property
+    def label(self) -> str:
+        return "connectivity-check"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageIndex:
+    """pip (and conda, with ``conda_channel``) of every kernel use a private index.
+
+    Give either ``pip_index_url`` or a CodeArtifact domain and repository in the
+    notebook's own account (see :class:`~sagemaker_constructs.PackageMirror`); for
+    CodeArtifact the notebook's role gets read access to that repository and a token is
+    fetched on each start. Runs before every other step, on create and on start.
+
+    Attributes:
+        pip_index_url: An https PEP 503 simple index. Default: none.
+        code_artifact_domain: CodeArtifact domain name. Default: none.
+        code_artifact_repository: CodeArtifact repository name. Default: none.
+        conda_channel: An https conda channel. Default: conda's own configuration.
+    """
+
+    pip_index_url: str | None = None
+    code_artifact_domain: str | None = None
+    code_artifact_repository: str | None = None
+    conda_channel: str | None = None
+    optional: bool = False
+
+    @property
+    def label(self) -> str:
+        return "package-index"
+
+
+Step = CondaEnvironment | PackageInstall | IdleAutoStop | ConnectivityCheck | PackageIndex
+
+
+# --- composition ---------------------------------------------------------------------
+
+
+@dataclass
+class _Script:
+    """A script being composed: fragments it embeds, then the steps it runs."""
+
+    phase: str
+    fragments: list[str] = field(default_factory=list)
+    steps: list[tuple[str, str, bool, str]] = field(
+        default_factory=list
+    )  # name, mode, optional, body
+
+    def use(self, *names: str) -> None:
+        for name in names:
+            if name not in self.fragments:
+                self.fragments.append(name)
+
+    def add(self, name: str, mode: str, optional: bool, body: str) -> None:
+        self.steps.append((name, mode, optional, body))
+        if mode == "detached":
+            self.use("detached.sh", "cw_tee.py")
+
+
+class _Shell(str):
+    """A value the step's shell expands (it names host variables such as ${ANACONDA_DIR})."""
+
+
+def _exports(values: dict[str, str]) -> str:
+    def quoted(v: str) -> str:
+        return f'"{v}"' if isinstance(v, _Shell) else shlex.quote(v)
+
+    return "".join(f"export {k}={quoted(v)}\n" for k, v in values.items())
+
+
+def _fragment_call(fragment: str, values: dict[str, str]) -> str:
+    """Run a fragment in its own bash with its parameters (subshell keeps them local)."""
+    interpreter = '"${SMC_SYSTEM_PYTHON}"' if fragment.endswith(".py") else "bash"
+    return f'(\n{_exports(values)}{interpreter} "${{SMC_WORK_DIR}}/fragments/{fragment}"\n)\n'
+
+
+class NotebookSetup:
+    """Steps for a notebook, composed into on-create and on-start scripts.
+
+    Attributes:
+        steps: The steps, in the order given.
+    """
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self.steps: tuple[Step, ...] = tuple(steps)
+
+    # -- validation --
+
+    def problems(self) -> list[tuple[str, object, str]]:
+        """Every invalid step field as (field, value, allowed); empty when valid.
+
+        Fields are named ``steps[i] (<step label>).<field>`` so the message names the step.
+        """
+        return [
+            (f"steps[{i}] ({_label(self.steps[i])}).{attr}", value, allowed)
+            for i, attr, value, allowed in self.step_problems()
+        ]
+
+    def step_problems(self) -> list[tuple[int, str, object, str]]:
+        """Every invalid step field as (step index, field, value, allowed)."""
+        found: list[tuple[int, str, object, str]] = []
+        env_names = [s.name for s in self.steps if isinstance(s, CondaEnvironment)]
+        seen_singletons: set[type] = set()
+        seen_envs: set[str] = set()
+
+        def add(i: int, step: object, attr: str, value: object, allowed: str) -> None:
+            found.append((i, attr, value, allowed))
+
+        def specs(i: int, step: object, attr: str, values: Sequence[str], rx, allowed) -> None:
+            if isinstance(values, str):
+                add(i, step, attr, values, "a list of specs, not one string")
+                return
+            for j, value in enumerate(values):
+                if not isinstance(value, str) or not rx.fullmatch(value):
+                    add(i, step, f"{attr}[{j}]", value, allowed)
+
+        for i, step in enumerate(self.steps):
+            if not isinstance(step, Step):
+                add(
+                    i,
+                    step,
+                    "type",
+                    type(step).__name__,
+                    "a CondaEnvironment, PackageInstall, "
+                    "IdleAutoStop, ConnectivityCheck or PackageIndex",
+                )
+                continue
+            if isinstance(step, IdleAutoStop | PackageIndex):
+                if type(step) in seen_singletons:
+                    add(i, step, "type", type(step).__name__, "at most one per setup")
+                seen_singletons.add(type(step))
+            if isinstance(step, CondaEnvironment):
+                if not _ENV_NAME.fullmatch(step.name):
+                    add(
+                        i,
+                        step,
+                        "name",
+                        step.name,
+                        "1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+                    )
+                elif step.name in BUILT_IN_KERNELS or step.name == "JupyterSystemEnv":
+                    add(i, step, "name", step.name, "a name that is not a built-in kernel's")
+                elif step.name in seen_envs:
+                    add(i, step, "name", step.name, "a name used by one CondaEnvironment only")
+                seen_envs.add(step.name)
+                if not _PYTHON_VERSION.fullmatch(step.python_version):
+                    add(i, step, "python_version", step.python_version, "3.<minor>, e.g. 3.11")
+                specs(i, step, "conda_packages", step.conda_packages, _CONDA_SPEC, CONDA_ALLOWED)
+                specs(i, step, "pip_packages", step.pip_packages, _PIP_SPEC, PIP_ALLOWED)
+            elif isinstance(step, PackageInstall):
+                if step.kernel not in BUILT_IN_KERNELS and step.kernel not in env_names:
+                    allowed = "a built-in kernel (" + ", ".join(BUILT_IN_KERNELS) + ")"
+                    allowed += (
+                        " or a CondaEnvironment of this setup (" + ", ".join(env_names) + ")"
+                        if env_names
+                        else " or a CondaEnvironment of this setup (none)"
+                    )
+                    add(i, step, "kernel", step.kernel, allowed)
+                if not step.pip_packages and not step.conda_packages:
+                    add(i, step, "pip_packages/conda_packages", None, "at least one package")
+                specs(i, step, "conda_packages", step.conda_packages, _CONDA_SPEC, CONDA_ALLOWED)
+                specs(i, step, "pip_packages", step.pip_packages, _PIP_SPEC, PIP_ALLOWED)
+            elif isinstance(step, IdleAutoStop):
+                if not isinstance(step.idle_minutes, int) or not 5 <= step.idle_minutes <= 10080:
+                    add(i, step, "idle_minutes", step.idle_minutes, "an integer from 5 to 10080")
+                interval = step.check_interval_minutes
+                if not isinstance(interval, int) or not 1 <= interval <= 60:
+                    add(i, step, "check_interval_minutes", interval, "an integer from 1 to 60")
+                elif isinstance(step.idle_minutes, int) and interval > step.idle_minutes:
+                    add(
+                        i,
+                        step,
+                        "check_interval_minutes",
+                        interval,
+                        f"at most idle_minutes ({step.idle_minutes})",
+                    )
+            elif isinstance(step, ConnectivityCheck):
+                if not isinstance(step.url, str) or not _HTTP_URL.fullmatch(step.url):
+                    add(i, step, "url", step.url, "an http:// or https:// URL")
+                if not isinstance(step.timeout_seconds, int) or not 1 <= step.timeout_seconds <= 30:
+                    add(i, step, "timeout_seconds", step.timeout_seconds, "an integer from 1 to 30")
+            elif isinstance(step, PackageIndex):
+                ca = step.code_artifact_domain or step.code_artifact_repository
+                if bool(step.pip_index_url) == bool(ca):
+                    add(
+                        i,
+                        step,
+                        "pip_index_url/code_artifact_domain",
+                        step.pip_index_url or ca,
+                        "either pip_index_url or code_artifact_domain with "
+                        "code_artifact_repository",
+                    )
+                if step.pip_index_url and not _HTTPS_URL.fullmatch(step.pip_index_url):
+                    add(i, step, "pip_index_url", step.pip_index_url, "an https:// URL")
+                if ca:
+                    if not _CA_DOMAIN.fullmatch(step.code_artifact_domain or ""):
+                        add(
+                            i,
+                            step,
+                            "code_artifact_domain",
+                            step.code_artifact_domain,
+                            "2 to 50 lower-case letters, digits and hyphens, "
+                            "starting with a letter",
+                        )
+                    if not _CA_REPOSITORY.fullmatch(step.code_artifact_repository or ""):
+                        add(
+                            i,
+                            step,
+                            "code_artifact_repository",
+                            step.code_artifact_repository,
+                            "2 to 100 letters, digits, '.', '_' or '-'",
+                        )
+                if step.conda_channel and not _HTTPS_URL.fullmatch(step.conda_channel):
+                    add(i, step, "conda_channel", step.conda_channel, "an https:// URL")
+        return found
+
+    # -- queries used by the constructs --
+
+    @property
+    def idle_auto_stop(self) -> IdleAutoStop | None:
+        return next((s for s in self.steps if isinstance(s, IdleAutoStop)), None)
+
+    @property
+    def package_index(self) -> PackageIndex | None:
+        return next((s for s in self.steps if isinstance(s, PackageIndex)), None)
+
+    # -- rendering --
+
+    def on_create_text(self) -> str | None:
+        """The on-create script, or ``None`` when no step needs one."""
+        script = _Script("on-create")
+        self._add_package_index(script)
+        self._add_environments(script, restart_jupyter=False)
+        return self._render(script) if script.steps else None
+
+    def on_start_text(self) -> str | None:
+        """The on-start script, or ``None`` when no step needs one."""
+        script = _Script("on-start")
+        self._add_package_index(script)
+        for step in self.steps:
+            if isinstance(step, ConnectivityCheck):
+                script.use("connectivity_check.sh")
+                script.add(
+                    step.label,
+                    "foreground",
+                    True,
+                    _fragment_call(
+                        "connectivity_check.sh",
+                        {"SMC_CHECK_URL": step.url, "SMC_CHECK_TIMEOUT": str(step.timeout_seconds)},
+                    ),
+                )
+        envs = [s for s in self.steps if isinstance(s, CondaEnvironment)]
+        if envs:
+            script.use("register_kernels.sh")
+            script.add(
+                "register-kernels", "foreground", False, _fragment_call("register_kernels.sh", {})
+            )
+        for step in self.steps:
+            if isinstance(step, PackageInstall) and step.kernel in BUILT_IN_KERNELS:
+                script.use("install_packages.sh")
+                body = "".join(
+                    _fragment_call(
+                        "install_packages.sh",
+                        {
+                            "SMC_ENV_DIR": _Shell(f"${{ANACONDA_DIR}}/envs/{step.kernel}"),
+                            "SMC_INSTALLER": installer,
+                            "SMC_PACKAGES": " ".join(pkgs),
+                        },
+                    )
+                    for installer, pkgs in (
+                        ("conda", step.conda_packages),
+                        ("pip", step.pip_packages),
+                    )
+                    if pkgs
+                )
+                script.add(step.label, "detached", step.optional, body)
+        stop = self.idle_auto_stop
+        if stop is not None:
+            script.use("idle_autostop.py", "install_autostop.sh")
+            script.add(
+                stop.label,
+                "foreground",
+                stop.optional,
+                _fragment_call(
+                    "install_autostop.sh",
+                    {
+                        "AUTOSTOP_IDLE_MINUTES": str(stop.idle_minutes),
+                        "AUTOSTOP_IGNORE_CONNECTIONS": "true"
+                        if stop.ignore_connections
+                        else "false",
+                        "AUTOSTOP_INTERVAL_MINUTES": str(stop.check_interval_minutes),
+                        "AUTOSTOP_CHECKER": _Shell("${SMC_WORK_DIR}/fragments/idle_autostop.py"),
+                    },
+                ),
+            )
+        return self._render(script) if script.steps else None
+
+    def _add_package_index(self, script: _Script) -> None:
+        index = self.package_index
+        if index is None:
+            return
+        values = {
+            "SMC_PIP_INDEX_URL": index.pip_index_url or "",
+            "SMC_CODEARTIFACT_DOMAIN": index.code_artifact_domain or "",
+            "SMC_CODEARTIFACT_REPOSITORY": index.code_artifact_repository or "",
+            "SMC_CONDA_CHANNEL": index.conda_channel or "",
+        }
+        script.use("package_index.sh")
+        script.add(
+            index.label,
+            "foreground",
+            index.optional,
+            _fragment_call("package_index.sh", {k: v for k, v in values.items() if v}),
+        )
+
+    def _add_environments(self, script: _Script, *, restart_jupyter: bool) -> None:
+        """One detached step creating every environment in turn (conda runs one at a time)."""
+        envs = [s for s in self.steps if isinstance(s, CondaEnvironment)]
+        if not envs:
+            return
+        script.use("create_conda_env.sh", "register_kernels.sh")
+        body = ""
+        for env in envs:
+            call = _fragment_call(
+                "create_conda_env.sh",
+                {
+                    "SMC_ENV_NAME": env.name,
+                    "SMC_PYTHON_VERSION": env.python_version,
+                    "SMC_CONDA_PACKAGES": " ".join(env.conda_packages),
+                    "SMC_PIP_PACKAGES": " ".join(env.pip_packages),
+                },
+            )
+            for install in self.steps:
+                if isinstance(install, PackageInstall) and install.kernel == env.name:
+                    for installer, pkgs in (
+                        ("conda", install.conda_packages),
+                        ("pip", install.pip_packages),
+                    ):
+                        if pkgs:
+                            call += _guarded(
+                                install,
+                                _fragment_call(
+                                    "install_packages.sh",
+                                    {
+                                        "SMC_ENV_DIR": _Shell(f"${{SMC_ENVS_DIR}}/{env.name}"),
+                                        "SMC_INSTALLER": installer,
+                                        "SMC_PACKAGES": " ".join(pkgs),
+                                    },
+                                ),
+                            )
+                            script.use("install_packages.sh")
+            body += _guarded(env, call)
+        body += _fragment_call(
+            "register_kernels.sh", {"SMC_RESTART_JUPYTER": "true" if restart_jupyter else "false"}
+        )
+        script.add("conda-environments", "detached", all(e.optional for e in envs), body)
+
+    def _render(self, script: _Script) -> str:
+        lines = [
+            "#!/bin/bash",
+            f"# {script.phase} script composed by sagemaker-constructs from these steps:",
+            *(
+                f"#   {name} ({mode}{', optional' if optional else ''})"
+                for name, mode, optional, _ in script.steps
+            ),
+            "set -euo pipefail",
+            f"export SMC_PHASE={script.phase}",
+            _compact(lifecycle_scripts.read("host.sh")),
+            _compact(lifecycle_scripts.read("runner.sh")),
+            'mkdir -p "${SMC_WORK_DIR}/fragments" "${SMC_WORK_DIR}/steps"',
+        ]
+        if script.fragments:
+            lines += [
+                "# Fragments from lifecycle_scripts/ (" + ", ".join(script.fragments) + "),",
+                "# as a gzip'd tar in base64, to fit the 16 KB limit:",
+                f"base64 -d << '{_BUNDLE_END}' | tar -xzf - -C \"${{SMC_WORK_DIR}}/fragments\"",
+                *_bundle(script.fragments),
+                _BUNDLE_END,
+            ]
+        for n, (name, mode, optional, body) in enumerate(script.steps, 1):
+            step_file = f"${{SMC_WORK_DIR}}/steps/{n:02d}-{_slug(name)}.sh"
+            lines += [
+                f"cat > \"{step_file}\" << 'SMC_STEP_END'",
+                "set -euo pipefail",
+                body.rstrip("\n"),
+                "SMC_STEP_END",
+                f"smc_run_step {shlex.quote(_slug(name))} {mode} "
+                f'{"true" if optional else "false"} "{step_file}"',
+            ]
+        lines.append('smc_log "all steps started; the foreground part is done"')
+        return "\n".join(lines) + "\n"
+
+
+_BUNDLE_END = "SMC_BUNDLE_END"
+
+
+def _bundle(names: Sequence[str]) -> list[str]:
+    """The fragments as a reproducible tar.gz (fixed times and owners), base64 in lines."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name in names:
+            text = lifecycle_scripts.read(name)
+            text = _compact_python(text) if name.endswith(".py") else _compact(text)
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+    packed = gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
+    encoded = base64.b64encode(packed).decode()
+    return [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+
+
+def unbundle(script: str) -> dict[str, str]:
+    """The fragments embedded in a composed script, by name (for review tooling and tests)."""
+    match = re.search(rf"<< '{_BUNDLE_END}'.*?\n(.*?)\n{_BUNDLE_END}\n", script, re.S)
+    if not match:
+        return {}
+    packed = base64.b64decode("".join(match.group(1).split()))
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(packed))) as tar:
+        return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}  # type: ignore[union-attr]
+
+
+def _label(step: object) -> str:
+    return getattr(step, "label", type(step).__name__)
+
+
+def _guarded(step: Step, call: str) -> str:
+    """Run ``call``; for an optional step, log a failure instead of propagating it."""
+    if not step.optional:
+        return call
+    message = shlex.quote(f"{step.label}: FAILED (optional, ignored)")
+    return f"if ! {call.rstrip()}\nthen\necho {message}\nfi\n"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+
+
+def _compact(text: str) -> str:
+    """Drop comment-only and blank lines of a bash fragment (not the shellcheck directives).
+
+    Keeps composed scripts under the 16 KB limit; the commented fragments are in
+    ``lifecycle_scripts/`` for reading.
+    """
+    kept = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or (stripped.startswith("#") and not stripped.startswith("# shellcheck")):
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def _compact_python(text: str) -> str:
+    """The same program without docstrings and comments (``ast.unparse``), to save space."""
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            body.pop(0)
+            if not body:
+                body.append(ast.Pass())
+    return ast.unparse(tree) + "\n"
