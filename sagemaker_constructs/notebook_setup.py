@@ -176,7 +176,33 @@ class PackageIndex:
         return "package-index"
 
 
-Step = CondaEnvironment | PackageInstall | IdleAutoStop | ConnectivityCheck | PackageIndex
+@dataclass(frozen=True, kw_only=True)
+class CustomStep:
+    """A team's own bash commands, run by the same runner as the other steps.
+
+    Attributes:
+        name: Step name in logs and file names (letters, digits, ``-``, ``_``, ``.``).
+        on_create: Bash run on create. Default: none.
+        on_start: Bash run on every start. Default: none.
+        detached: Run in the background (anything that may take more than seconds).
+            Default: foreground.
+        optional: A failure is logged and does not fail the start. Default: required.
+    """
+
+    name: str
+    on_create: str | None = None
+    on_start: str | None = None
+    detached: bool = False
+    optional: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"custom:{self.name}"
+
+
+Step = (
+    CondaEnvironment | PackageInstall | IdleAutoStop | ConnectivityCheck | PackageIndex | CustomStep
+)
 
 
 # --- composition ---------------------------------------------------------------------
@@ -268,7 +294,7 @@ class NotebookSetup:
                     "type",
                     type(step).__name__,
                     "a CondaEnvironment, PackageInstall, "
-                    "IdleAutoStop, ConnectivityCheck or PackageIndex",
+                    "IdleAutoStop, ConnectivityCheck, PackageIndex or CustomStep",
                 )
                 continue
             if isinstance(step, IdleAutoStop | PackageIndex):
@@ -312,7 +338,7 @@ class NotebookSetup:
                 interval = step.check_interval_minutes
                 if not isinstance(interval, int) or not 1 <= interval <= 60:
                     add(i, step, "check_interval_minutes", interval, "an integer from 1 to 60")
-                elif isinstance(step.idle_minutes, int) and interval > step.idle_minutes:
+                elif isinstance(step.idle_minutes, int) and 5 <= step.idle_minutes < interval:
                     add(
                         i,
                         step,
@@ -325,6 +351,32 @@ class NotebookSetup:
                     add(i, step, "url", step.url, "an http:// or https:// URL")
                 if not isinstance(step.timeout_seconds, int) or not 1 <= step.timeout_seconds <= 30:
                     add(i, step, "timeout_seconds", step.timeout_seconds, "an integer from 1 to 30")
+            elif isinstance(step, CustomStep):
+                if not isinstance(step.name, str) or not _ENV_NAME.fullmatch(step.name):
+                    add(
+                        i,
+                        step,
+                        "name",
+                        step.name,
+                        "1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+                    )
+                if not step.on_create and not step.on_start:
+                    add(i, step, "on_create/on_start", None, "at least one of them")
+                for attr in ("on_create", "on_start"):
+                    text = getattr(step, attr)
+                    if text is None:
+                        continue
+                    crlf = [n for n, line in enumerate(text.split("\n"), 1) if line.endswith("\r")]
+                    if crlf:
+                        add(
+                            i,
+                            step,
+                            attr,
+                            f"CRLF line endings on line(s) {crlf[:5]}",
+                            "LF line endings only",
+                        )
+                    if any(line.strip() == _STEP_END for line in text.splitlines()):
+                        add(i, step, attr, f"a line {_STEP_END}", "any other text")
             elif isinstance(step, PackageIndex):
                 ca = step.code_artifact_domain or step.code_artifact_repository
                 if bool(step.pip_index_url) == bool(ca):
@@ -377,6 +429,7 @@ class NotebookSetup:
         script = _Script("on-create")
         self._add_package_index(script)
         self._add_environments(script, restart_jupyter=False)
+        self._add_custom(script, "on_create")
         return self._render(script) if script.steps else None
 
     def on_start_text(self) -> str | None:
@@ -420,6 +473,7 @@ class NotebookSetup:
                     if pkgs
                 )
                 script.add(step.label, "detached", step.optional, body)
+        self._add_custom(script, "on_start")
         stop = self.idle_auto_stop
         if stop is not None:
             script.use("idle_autostop.py", "install_autostop.sh")
@@ -440,6 +494,12 @@ class NotebookSetup:
                 ),
             )
         return self._render(script) if script.steps else None
+
+    def _add_custom(self, script: _Script, phase: str) -> None:
+        for step in self.steps:
+            if isinstance(step, CustomStep) and getattr(step, phase):
+                mode = "detached" if step.detached else "foreground"
+                script.add(step.name, mode, step.optional, getattr(step, phase))
 
     def _add_package_index(self, script: _Script) -> None:
         index = self.package_index
@@ -526,10 +586,10 @@ class NotebookSetup:
         for n, (name, mode, optional, body) in enumerate(script.steps, 1):
             step_file = f"${{SMC_WORK_DIR}}/steps/{n:02d}-{_slug(name)}.sh"
             lines += [
-                f"cat > \"{step_file}\" << 'SMC_STEP_END'",
+                f"cat > \"{step_file}\" << '{_STEP_END}'",
                 "set -euo pipefail",
                 body.rstrip("\n"),
-                "SMC_STEP_END",
+                _STEP_END,
                 f"smc_run_step {shlex.quote(_slug(name))} {mode} "
                 f'{"true" if optional else "false"} "{step_file}"',
             ]
@@ -538,6 +598,7 @@ class NotebookSetup:
 
 
 _BUNDLE_END = "SMC_BUNDLE_END"
+_STEP_END = "SMC_STEP_END"
 
 
 def _bundle(names: Sequence[str]) -> list[str]:

@@ -204,3 +204,34 @@ def test_missing_file(tmp_path: Path):
         ConfigError, match=r"nope.yaml: cannot read the file \(No such file or directory\)"
     ):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_setup_errors_name_the_config_field():
+    data = copy.deepcopy(BASE)
+    data["teams"][0]["setup"]["conda_environments"][0]["pip_packages"] = ["pandas"]
+    data["teams"][1]["setup"]["packages"][0]["kernel"] = "julia"
+    data["teams"][2]["setup"]["idle_auto_stop"]["idle_minutes"] = 1
+    data["teams"][2]["setup"]["connectivity_checks"] = ["pypi.org"]
+    assert errors_of(data) == [
+        "teams.yaml: teams[0].setup.conda_environments[0].pip_packages[0]: got 'pandas'; allowed: a pinned pip requirement, name==version (e.g. pandas==2.2.3)",
+        "teams.yaml: teams[1].setup.packages[0].kernel: got 'julia'; allowed: a built-in kernel (python3, pytorch_p310, tensorflow2_p310) or a CondaEnvironment of this setup (none)",
+        "teams.yaml: teams[2].setup.connectivity_checks[0]: got 'pypi.org'; allowed: an http:// or https:// URL",
+        "teams.yaml: teams[2].setup.idle_auto_stop.idle_minutes: got 1; allowed: an integer from 5 to 10080",
+    ]
+
+
+def test_platform_mirror_must_exist_to_be_used():
+    data = copy.deepcopy(BASE)
+    del data["platform"]["package_mirror"]
+    lines = errors_of(data)
+    assert lines[0] == (
+        "teams.yaml: teams[0].setup.package_index.use_platform_mirror: got True; "
+        "allowed: only with platform.package_mirror set"
+    )
+
+
+def test_package_mirror_domain_is_validated():
+    lines = errors_of(with_change("platform.package_mirror.domain", "ML_Platform"))
+    assert lines == [
+        "teams.yaml: platform.package_mirror.domain: got 'ML_Platform'; allowed: 2 to 50 lower-case letters, digits and hyphens, starting with a letter"
+    ]
