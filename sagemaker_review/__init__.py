@@ -1,0 +1,1 @@
+"""Pull-request review of synthesized CloudFormation templates (``sagemaker-review``)."""
