@@ -41,6 +41,8 @@ fi
 # Outside the prefix (conda wants a new directory); register_kernels.sh skips
 # environments whose marker is there.
 echo "$$" > "${marker}"
+# A failure leaves the marker saying so, for register_kernels.sh to report.
+trap 'echo failed > "${marker}"' ERR
 
 echo "creating environment ${SMC_ENV_NAME} (python ${SMC_PYTHON_VERSION})"
 # shellcheck disable=SC2086 # package lists are word-split on purpose (validated specs)

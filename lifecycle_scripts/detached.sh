@@ -18,11 +18,13 @@ run() {
   fi
 }
 
-if [ -x "${SMC_SYSTEM_PYTHON:-}" ] && [ -f "${SMC_WORK_DIR:-}/fragments/cw_tee.py" ]; then
-  run | "${SMC_SYSTEM_PYTHON}" "${SMC_WORK_DIR}/fragments/cw_tee.py" --file "${log}" \
-    --stream "${SMC_PHASE:-lifecycle}-${name}"
-else
-  run | while IFS= read -r line; do
+stamp() {
+  while IFS= read -r line; do
     printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${line}"
   done >> "${log}"
-fi
+}
+
+# CloudWatch is best effort: if cw_tee.py cannot run, or fails, the lines it did not take
+# still reach the file (stamp), and the step is not killed by a closed pipe.
+run | { "${SMC_SYSTEM_PYTHON:-}" "${SMC_WORK_DIR:-}/fragments/cw_tee.py" --file "${log}" \
+  --stream "${SMC_PHASE:-lifecycle}-${name}" || stamp; }

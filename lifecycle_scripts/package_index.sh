@@ -51,10 +51,11 @@ fi
 
 home="$(sudo -u "${NOTEBOOK_USER}" -i printenv HOME)"
 # write_as_user PATH: stdin to PATH, owned by the user, mode 600 (it may hold a token).
+# PATH is made anew: an existing one would keep its mode (rm first, then umask applies).
 write_as_user() {
   # shellcheck disable=SC2016 # expanded by the user's shell
   sudo -u "${NOTEBOOK_USER}" -i bash -c \
-    'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1"' _ "$1"
+    'umask 077 && mkdir -p "$(dirname "$1")" && rm -f "$1" && cat > "$1"' _ "$1"
 }
 
 printf '[global]\nindex-url = %s\n' "${index_url}" | write_as_user "${home}/.config/pip/pip.conf"

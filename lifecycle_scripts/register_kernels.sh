@@ -17,7 +17,11 @@ if [ -d "${SMC_ENVS_DIR}" ]; then
     name="$(basename "${env}")"
     marker="${SMC_ENVS_DIR}/.${name}.creating"
     if [ -e "${marker}" ]; then
-      if grep -qs create_conda_env "/proc/$(cat "${marker}")/cmdline"; then
+      state="$(cat "${marker}")"
+      if [ "${state}" = failed ]; then
+        echo "environment ${name}: its creation FAILED (see the on-create log); delete" \
+          "${SMC_ENVS_DIR}/${name} and ${marker} and create it again"
+      elif grep -qs create_conda_env "/proc/${state}/cmdline"; then
         echo "environment ${name} is still being created; it registers itself when done"
       else
         echo "environment ${name}: its creation was interrupted (the notebook stopped);" \

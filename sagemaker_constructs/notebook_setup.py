@@ -454,10 +454,16 @@ class NotebookSetup:
             script.add(
                 "register-kernels", "foreground", False, _fragment_call("register_kernels.sh", {})
             )
-        for step in self.steps:
-            if isinstance(step, PackageInstall) and step.kernel in BUILT_IN_KERNELS:
-                script.use("install_packages.sh")
-                body = "".join(
+        # One detached step installs into the built-in kernels one after the other: pip
+        # and conda must not run at the same time in the same environment.
+        installs = [
+            s for s in self.steps if isinstance(s, PackageInstall) and s.kernel in BUILT_IN_KERNELS
+        ]
+        if installs:
+            script.use("install_packages.sh")
+            body = "".join(
+                _guarded(
+                    step,
                     _fragment_call(
                         "install_packages.sh",
                         {
@@ -465,14 +471,13 @@ class NotebookSetup:
                             "SMC_INSTALLER": installer,
                             "SMC_PACKAGES": " ".join(pkgs),
                         },
-                    )
-                    for installer, pkgs in (
-                        ("conda", step.conda_packages),
-                        ("pip", step.pip_packages),
-                    )
-                    if pkgs
+                    ),
                 )
-                script.add(step.label, "detached", step.optional, body)
+                for step in installs
+                for installer, pkgs in (("conda", step.conda_packages), ("pip", step.pip_packages))
+                if pkgs
+            )
+            script.add("packages", "detached", all(s.optional for s in installs), body)
         self._add_custom(script, "on_start")
         stop = self.idle_auto_stop
         if stop is not None:
@@ -490,6 +495,7 @@ class NotebookSetup:
                         else "false",
                         "AUTOSTOP_INTERVAL_MINUTES": str(stop.check_interval_minutes),
                         "AUTOSTOP_CHECKER": _Shell("${SMC_WORK_DIR}/fragments/idle_autostop.py"),
+                        "AUTOSTOP_PYTHON": _Shell("${SMC_SYSTEM_PYTHON}"),
                     },
                 ),
             )
@@ -571,18 +577,17 @@ class NotebookSetup:
             ),
             "set -euo pipefail",
             f"export SMC_PHASE={script.phase}",
-            _compact(lifecycle_scripts.read("host.sh")),
-            _compact(lifecycle_scripts.read("runner.sh")),
+            ': "${SMC_WORK_DIR:=/var/tmp/sagemaker-constructs/${SMC_PHASE}}"',
             'mkdir -p "${SMC_WORK_DIR}/fragments" "${SMC_WORK_DIR}/steps"',
+            "# The fragments from lifecycle_scripts/ the steps use, as base64 of a tar.gz:",
+            f"base64 -d << '{_BUNDLE_END}' | tar -xzf - -C \"${{SMC_WORK_DIR}}/fragments\"",
+            *_bundle(["host.sh", "runner.sh", *script.fragments]),
+            _BUNDLE_END,
+            "# shellcheck source=/dev/null # fragments are checked on their own",
+            '. "${SMC_WORK_DIR}/fragments/host.sh"',
+            "# shellcheck source=/dev/null",
+            '. "${SMC_WORK_DIR}/fragments/runner.sh"',
         ]
-        if script.fragments:
-            lines += [
-                "# Fragments from lifecycle_scripts/ (" + ", ".join(script.fragments) + "),",
-                "# as a gzip'd tar in base64, to fit the 16 KB limit:",
-                f"base64 -d << '{_BUNDLE_END}' | tar -xzf - -C \"${{SMC_WORK_DIR}}/fragments\"",
-                *_bundle(script.fragments),
-                _BUNDLE_END,
-            ]
         for n, (name, mode, optional, body) in enumerate(script.steps, 1):
             step_file = f"${{SMC_WORK_DIR}}/steps/{n:02d}-{_slug(name)}.sh"
             lines += [
@@ -659,18 +664,25 @@ def _compact(text: str) -> str:
 
 
 def _compact_python(text: str) -> str:
-    """The same program without docstrings and comments (``ast.unparse``), to save space."""
+    """The same program without comments and docstrings (``ast.unparse``), to save space.
+
+    The module docstring keeps its first line: programs use ``__doc__`` as help text.
+    """
     tree = ast.parse(text)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if (
+        if not (
             isinstance(body, list)
             and body
             and isinstance(body[0], ast.Expr)
             and isinstance(body[0].value, ast.Constant)
             and isinstance(body[0].value.value, str)
         ):
-            body.pop(0)
-            if not body:
-                body.append(ast.Pass())
+            continue
+        if isinstance(node, ast.Module):
+            body[0].value.value = body[0].value.value.strip().splitlines()[0]
+            continue
+        body.pop(0)
+        if not body:
+            body.append(ast.Pass())
     return ast.unparse(tree) + "\n"

@@ -204,7 +204,7 @@ def test_team_lifecycle_configs_are_composed_from_their_setup(example: Synthesiz
     }
     forecasting = scripts("forecasting")
     assert "OnCreate" in forecasting  # the package index is set up on create too
-    assert "smc_run_step packages-python3 detached true" in forecasting["OnStart"]
+    assert "smc_run_step packages detached true" in forecasting["OnStart"]
     assert "AUTOSTOP_IGNORE_CONNECTIONS=true" in forecasting["OnStart"]
     vision = scripts("vision")
     assert "SMC_CHECK_URL=https://pypi.org/simple/" in vision["OnStart"]

@@ -56,7 +56,7 @@ def test_on_start_order_and_modes():
         ("package-index", "foreground", "false"),
         ("connectivity-check", "foreground", "true"),
         ("register-kernels", "foreground", "false"),
-        ("packages-python3", "detached", "true"),
+        ("packages", "detached", "true"),
         ("motd", "foreground", "false"),
         ("idle-auto-stop", "foreground", "false"),
     ]
@@ -78,6 +78,8 @@ def test_packages_for_a_setup_environment_are_installed_once_after_creating_it()
 
 def test_only_needed_fragments_are_embedded():
     assert set(unbundle(FULL.on_create_text())) == {
+        "host.sh",
+        "runner.sh",
         "package_index.sh",
         "create_conda_env.sh",
         "install_packages.sh",
@@ -87,7 +89,11 @@ def test_only_needed_fragments_are_embedded():
     }
     only_check = NotebookSetup([ConnectivityCheck(url="http://10.0.0.1/")])
     assert only_check.on_create_text() is None
-    assert set(unbundle(only_check.on_start_text())) == {"connectivity_check.sh"}
+    assert set(unbundle(only_check.on_start_text())) == {
+        "host.sh",
+        "runner.sh",
+        "connectivity_check.sh",
+    }
 
 
 def test_values_are_shell_quoted():
