@@ -1,4 +1,4 @@
-"""Secure-by-default AWS CDK v2 constructs for SageMaker notebook environments."""
+"""Secure-by-default AWS CDK v2 constructs for SageMaker notebook and Studio environments."""
 
 from ._validation import ConstructValidationError, Problem
 from .lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
@@ -16,6 +16,11 @@ from .notebook_setup import (
     PackageInstall,
 )
 from .package_mirror import PackageMirror
+from .studio_custom_image import StudioCustomImage
+from .studio_domain import StudioDomain
+from .studio_lifecycle_config import StudioLifecycleConfig
+from .studio_setup import StudioSetup
+from .studio_user_profile import StudioUserProfile
 
 __all__ = [
     "BUILT_IN_KERNELS",
@@ -35,4 +40,9 @@ __all__ = [
     "NotebookLifecycleConfig",
     "NotebookNetwork",
     "Problem",
+    "StudioCustomImage",
+    "StudioDomain",
+    "StudioLifecycleConfig",
+    "StudioSetup",
+    "StudioUserProfile",
 ]

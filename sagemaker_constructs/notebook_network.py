@@ -24,12 +24,25 @@ NOTEBOOK_ENDPOINT_SERVICES: Final[dict[str, ec2.InterfaceVpcEndpointAwsService]]
     "logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
     "kms": ec2.InterfaceVpcEndpointAwsService.KMS,
 }
+#: Interface endpoints a SageMaker Studio domain in ``VpcOnly`` mode needs besides the
+#: notebook ones, by short name: ``aws.sagemaker.<region>.studio``, through which users on
+#: networks connected to the VPC reach the Studio UI and its apps without the internet.
+STUDIO_ENDPOINT_SERVICES: Final[dict[str, ec2.InterfaceVpcEndpointAwsService]] = {
+    "studio": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_STUDIO,
+}
 #: Short name of the S3 gateway endpoint, for ``existing_endpoints``.
 S3_GATEWAY: Final = "s3"
 #: Every endpoint name ``existing_endpoints`` accepts.
-ENDPOINT_NAMES: Final[tuple[str, ...]] = (*NOTEBOOK_ENDPOINT_SERVICES, S3_GATEWAY)
+ENDPOINT_NAMES: Final[tuple[str, ...]] = (
+    *NOTEBOOK_ENDPOINT_SERVICES,
+    *STUDIO_ENDPOINT_SERVICES,
+    S3_GATEWAY,
+)
 
 _HTTPS = ec2.Port.tcp(443)
+#: NFS, between Studio apps and the domain's EFS home file system.
+NFS_PORT: Final = ec2.Port.tcp(2049)
+NFS_DESCRIPTION: Final = "NFS within the group: Studio apps and the domain's EFS home volume"
 
 
 @jsii.implements(ec2.IConnectable)
@@ -42,6 +55,10 @@ class NotebookNetwork(Construct):
     nothing else. Pass ``vpc`` to wrap an existing VPC instead; list in
     ``existing_endpoints`` what it already has, and only the rest is added.
 
+    With ``studio=True`` the network also serves a SageMaker Studio domain in ``VpcOnly``
+    mode: the Studio interface endpoint, and :attr:`studio_security_group` for the
+    domain's apps (HTTPS to the endpoints, NFS within the group for the EFS home volume).
+
     Attributes:
         vpc: The VPC the notebooks run in.
         notebook_security_group: Security group to attach to notebooks; the endpoints
@@ -51,6 +68,8 @@ class NotebookNetwork(Construct):
         s3_endpoint: The S3 gateway endpoint, or ``None`` when it already existed.
         flow_log_group: Log group of the VPC flow logs, or ``None`` when disabled.
         key: KMS key encrypting the flow-log group, or ``None`` when flow logs are disabled.
+        studio_security_group: Security group for Studio apps, or ``None`` without
+            ``studio``.
         connections: Connections of the notebook security group (``ec2.IConnectable``).
     """
 
@@ -69,6 +88,7 @@ class NotebookNetwork(Construct):
         encryption_key: kms.IKey | None = None,
         restrict_default_security_group: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        studio: bool = False,
     ) -> None:
         """Create the network.
 
@@ -91,6 +111,9 @@ class NotebookNetwork(Construct):
                 security group. Default: removed.
             removal_policy: Applied to the flow-log group and a created key.
                 Default: retained.
+            studio: Also serve a SageMaker Studio domain in ``VpcOnly`` mode: add the
+                Studio endpoint (unless ``'studio'`` is in ``existing_endpoints``) and
+                :attr:`studio_security_group`. Default: notebooks only.
         """
         super().__init__(scope, id)
         problems = Problems(self)
@@ -161,8 +184,28 @@ class NotebookNetwork(Construct):
             self.endpoint_security_group, _HTTPS, "HTTPS to the interface endpoints"
         )
 
+        self.studio_security_group: ec2.SecurityGroup | None = None
+        if studio:
+            self.studio_security_group = ec2.SecurityGroup(
+                self,
+                "StudioSecurityGroup",
+                vpc=vpc,
+                description="SageMaker Studio apps: HTTPS out to VPC endpoints, NFS within",
+                allow_all_outbound=False,
+            )
+            self.endpoint_security_group.add_ingress_rule(
+                self.studio_security_group, _HTTPS, "HTTPS from Studio apps"
+            )
+            self.studio_security_group.add_egress_rule(
+                self.endpoint_security_group, _HTTPS, "HTTPS to the interface endpoints"
+            )
+            self.studio_security_group.connections.allow_internally(NFS_PORT, NFS_DESCRIPTION)
+
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
-        for name, service in NOTEBOOK_ENDPOINT_SERVICES.items():
+        services = dict(NOTEBOOK_ENDPOINT_SERVICES)
+        if studio:
+            services.update(STUDIO_ENDPOINT_SERVICES)
+        for name, service in services.items():
             if name in existing_endpoints:
                 continue
             self.interface_endpoints[name] = self.add_interface_endpoint(name, service)
@@ -176,11 +219,13 @@ class NotebookNetwork(Construct):
             )
             # The gateway endpoint is reached through the route table, not an ENI, so
             # notebooks need an egress rule to S3's public ranges on 443.
-            self.notebook_security_group.add_egress_rule(
-                ec2.Peer.any_ipv4(),
-                _HTTPS,
-                "HTTPS to S3 via the gateway endpoint (no internet route)",
-            )
+            for group in (self.notebook_security_group, self.studio_security_group):
+                if group is not None:
+                    group.add_egress_rule(
+                        ec2.Peer.any_ipv4(),
+                        _HTTPS,
+                        "HTTPS to S3 via the gateway endpoint (no internet route)",
+                    )
 
         self.key: kms.IKey | None = None
         self.flow_log_group: logs.LogGroup | None = None

@@ -3,12 +3,14 @@
 from .app_builder import build_app, register_compliance_checks
 from .config import ConfigError, PlatformConfig, load_config, parse_config
 from .platform_stack import PlatformStack
+from .studio_stack import StudioStack
 from .team_stack import TeamStack
 
 __all__ = [
     "ConfigError",
     "PlatformConfig",
     "PlatformStack",
+    "StudioStack",
     "TeamStack",
     "build_app",
     "load_config",

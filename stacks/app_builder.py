@@ -9,6 +9,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from .config import PlatformConfig
 from .platform_stack import PlatformStack
+from .studio_stack import StudioStack
 from .team_stack import TeamStack
 
 
@@ -16,14 +17,15 @@ from .team_stack import TeamStack
 class PlatformApp:
     platform: PlatformStack
     teams: dict[str, TeamStack]
+    studio: StudioStack | None = None
 
     @property
     def stacks(self) -> list[Stack]:
-        return [self.platform, *self.teams.values()]
+        return [self.platform, *([self.studio] if self.studio else []), *self.teams.values()]
 
 
 def build_app(app: App, config: PlatformConfig) -> PlatformApp:
-    """Add the platform stack and one stack per team to ``app``."""
+    """Add the platform stack, the Studio stack (with ``studio``) and one per team to ``app``."""
     settings = config.platform
     env = None
     if settings.env.account or settings.env.region:
@@ -37,6 +39,20 @@ def build_app(app: App, config: PlatformConfig) -> PlatformApp:
         env=env,
         description="SageMaker notebook platform: network, shared key, log groups",
     )
+    studio: StudioStack | None = None
+    if settings.studio is not None:
+        studio = StudioStack(
+            app,
+            f"{prefix}-studio",
+            settings=settings.studio,
+            network=platform.network,
+            log_key=platform.key,
+            log_retention_days=settings.log_retention_days,
+            prefix=prefix,
+            package_mirror=settings.package_mirror,
+            env=env,
+            description="SageMaker Studio domain (VPC only) shared by the teams",
+        )
     teams: dict[str, TeamStack] = {}
     for team in config.teams:
         stack = TeamStack(
@@ -47,13 +63,14 @@ def build_app(app: App, config: PlatformConfig) -> PlatformApp:
             access_logs_bucket=platform.access_logs_bucket,
             package_mirror=settings.package_mirror,
             prefix=prefix,
+            studio_domain=studio.domain if studio else None,
             env=env,
             description=f"SageMaker notebooks of team {team.name}",
         )
         teams[team.name] = stack
     for key, value in settings.tags.items():
         Tags.of(app).add(key, value)
-    return PlatformApp(platform=platform, teams=teams)
+    return PlatformApp(platform=platform, teams=teams, studio=studio)
 
 
 def register_compliance_checks(app: App) -> None:

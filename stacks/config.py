@@ -33,6 +33,7 @@ from sagemaker_constructs import (
     NotebookSetup,
     PackageIndex,
     PackageInstall,
+    StudioSetup,
 )
 from sagemaker_constructs.notebook_instance import (
     INSTANCE_TYPE_ALLOWED,
@@ -42,6 +43,21 @@ from sagemaker_constructs.notebook_instance import (
     SUPPORTED_PLATFORMS,
 )
 from sagemaker_constructs.package_mirror import DOMAIN_PATTERN, REPOSITORY_PATTERN
+from sagemaker_constructs.studio_custom_image import (
+    DISPLAY_NAME_ALLOWED,
+    DISPLAY_NAME_PATTERN,
+    IMAGE_TAG_ALLOWED,
+    IMAGE_TAG_PATTERN,
+)
+from sagemaker_constructs.studio_domain import (
+    DEFAULT_INSTANCE_TYPE,
+    DEFAULT_INSTANCE_TYPES,
+    MAX_EBS_SIZE_GIB,
+    MAX_IDLE_TIMEOUT_MINUTES,
+    MIN_EBS_SIZE_GIB,
+    MIN_IDLE_TIMEOUT_MINUTES,
+)
+from sagemaker_constructs.studio_setup import STUDIO_APP_TYPES
 
 # Team and user names end up in stack names, notebook names and S3 prefixes, so they are
 # held to the strictest of those: lower-case letters, digits and single hyphens.
@@ -53,9 +69,13 @@ SLUG_ALLOWED = (
 TEAM_NAME_MAX = 24
 USER_NAME_MAX = 32
 PREFIX_MAX = 20
-# The notebook name "<team>-<user>" and the lifecycle config name "<prefix>-<team>" must fit
-# SageMaker's 63 characters; these limits guarantee it.
+STUDIO_IMAGE_NAME_MAX = 38
+# The notebook and Studio user profile name "<team>-<user>", the lifecycle config name
+# "<prefix>-<team>" and the Studio image name "<team>-<image>" must fit SageMaker's 63
+# characters, and the Studio lifecycle config name prefix "<prefix>-jupyterlab" its 50;
+# these limits guarantee it.
 assert TEAM_NAME_MAX + 1 + USER_NAME_MAX <= 63 and PREFIX_MAX + 1 + TEAM_NAME_MAX <= 63
+assert TEAM_NAME_MAX + 1 + STUDIO_IMAGE_NAME_MAX <= 63 and PREFIX_MAX + len("-codeeditor") <= 50
 RETENTION_DAYS = (
     1,
     3,
@@ -148,9 +168,25 @@ def _code_artifact_repository(value: str) -> str:
     return value
 
 
+def _image_tag(value: str) -> str:
+    _check(bool(IMAGE_TAG_PATTERN.fullmatch(value)), IMAGE_TAG_ALLOWED)
+    return value
+
+
+def _display_name(value: str) -> str:
+    _check(bool(DISPLAY_NAME_PATTERN.fullmatch(value)), DISPLAY_NAME_ALLOWED)
+    return value
+
+
+def _studio_app_type(value: str) -> str:
+    _check(value in STUDIO_APP_TYPES, " or ".join(STUDIO_APP_TYPES))
+    return value
+
+
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 VolumeSize = Annotated[int, _in_range(MIN_VOLUME_SIZE_GIB, MAX_VOLUME_SIZE_GIB)]
 PlatformId = Annotated[str, AfterValidator(_platform)]
+EbsSize = Annotated[int, _in_range(MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB)]
 
 
 class _Model(BaseModel):
@@ -209,15 +245,6 @@ class PackageMirrorSettings(_Model):
 
     domain: Annotated[str, AfterValidator(_code_artifact_domain)]
     repository: Annotated[str, AfterValidator(_code_artifact_repository)] = "pypi"
-
-
-class PlatformSettings(_Model):
-    prefix: Annotated[str, _slug(PREFIX_MAX)] = "sagemaker"
-    env: Environment = Environment()
-    network: Network = Network()
-    log_retention_days: Annotated[int, AfterValidator(_retention)] = 365
-    tags: dict[str, str] = {}
-    package_mirror: PackageMirrorSettings | None = None
 
 
 class NotebookDefaults(_Model):
@@ -310,12 +337,96 @@ class Setup(_Model):
         return NotebookSetup([step for _, step in self.steps(mirror)])
 
 
+class StudioSetupSettings(_Model):
+    """What the Studio apps' start script does (see sagemaker_constructs.StudioSetup)."""
+
+    package_index: PackageIndexSettings | None = None
+    connectivity_checks: list[str] = []
+    packages: list[PackageInstallSettings] = []
+
+    def steps(self, mirror: PackageMirrorSettings | None) -> list[tuple[str, object]]:
+        """The setup steps, each with its field path in this section."""
+        return Setup(
+            package_index=self.package_index,
+            connectivity_checks=self.connectivity_checks,
+            packages=self.packages,
+        ).steps(mirror)
+
+    def studio_setup(self, mirror: PackageMirrorSettings | None) -> StudioSetup:
+        return StudioSetup([step for _, step in self.steps(mirror)])
+
+
+class StudioSettings(_Model):
+    """The platform's SageMaker Studio domain (stack ``<prefix>-studio``), VPC only."""
+
+    jupyter_lab_instance_types: Annotated[list[InstanceType], Field(min_length=1)] = list(
+        DEFAULT_INSTANCE_TYPES
+    )
+    default_jupyter_lab_instance_type: InstanceType = DEFAULT_INSTANCE_TYPE
+    code_editor_instance_types: Annotated[list[InstanceType], Field(min_length=1)] = list(
+        DEFAULT_INSTANCE_TYPES
+    )
+    default_code_editor_instance_type: InstanceType = DEFAULT_INSTANCE_TYPE
+    default_ebs_size_gib: EbsSize = MIN_EBS_SIZE_GIB
+    max_ebs_size_gib: EbsSize = 100
+    idle_timeout_minutes: Annotated[
+        int, _in_range(MIN_IDLE_TIMEOUT_MINUTES, MAX_IDLE_TIMEOUT_MINUTES)
+    ] = 60
+    allow_public_internet: bool = False
+    setup: StudioSetupSettings | None = None
+
+
+class StudioImage(_Model):
+    """A team's custom image: an ECR repository, and a version once ``tag`` is pushed."""
+
+    name: Annotated[str, _slug(STUDIO_IMAGE_NAME_MAX)]
+    tag: Annotated[str, AfterValidator(_image_tag)] | None = None
+    display_name: Annotated[str, AfterValidator(_display_name)] | None = None
+    app_type: Annotated[str, AfterValidator(_studio_app_type)] = "JupyterLab"
+
+
+class TeamStudio(_Model):
+    """A team's Studio users (one user profile each) and custom images."""
+
+    users: Annotated[list[Annotated[str, _slug(USER_NAME_MAX)]], Field(min_length=1)]
+    images: list[StudioImage] = []
+
+    @field_validator("users")
+    @classmethod
+    def _unique_users(cls, users: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for user in users:
+            if user in seen:
+                raise PydanticCustomError(
+                    "duplicate_user",
+                    "user '{user}' is listed twice; allowed: one user profile per person",
+                    {"user": user},
+                )
+            seen.add(user)
+        return users
+
+    @field_validator("images")
+    @classmethod
+    def _unique_images(cls, images: list[StudioImage]) -> list[StudioImage]:
+        seen: set[str] = set()
+        for image in images:
+            if image.name in seen:
+                raise PydanticCustomError(
+                    "duplicate_user",
+                    "image '{name}' is listed twice; allowed: unique image names",
+                    {"name": image.name},
+                )
+            seen.add(image.name)
+        return images
+
+
 class Team(_Model):
     name: Annotated[str, _slug(TEAM_NAME_MAX)]
     cost_center: str | None = None
     notebook_defaults: NotebookDefaults = NotebookDefaults()
     setup: Setup | None = None
     notebooks: Annotated[list[Notebook], Field(min_length=1)]
+    studio: TeamStudio | None = None
 
     @field_validator("notebooks")
     @classmethod
@@ -334,6 +445,12 @@ class Team(_Model):
     def notebook_name(self, nb: Notebook) -> str:
         return f"{self.name}-{nb.user}"
 
+    def studio_profile_name(self, user: str) -> str:
+        return f"{self.name}-{user}"
+
+    def studio_image_name(self, image: StudioImage) -> str:
+        return f"{self.name}-{image.name}"
+
     def resolved(self, nb: Notebook) -> NotebookDefaults:
         """The notebook's settings with the team's defaults filled in."""
         d = self.notebook_defaults
@@ -342,6 +459,16 @@ class Team(_Model):
             volume_size_gib=nb.volume_size_gib or d.volume_size_gib,
             platform_identifier=nb.platform_identifier or d.platform_identifier,
         )
+
+
+class PlatformSettings(_Model):
+    prefix: Annotated[str, _slug(PREFIX_MAX)] = "sagemaker"
+    env: Environment = Environment()
+    network: Network = Network()
+    log_retention_days: Annotated[int, AfterValidator(_retention)] = 365
+    tags: dict[str, str] = {}
+    package_mirror: PackageMirrorSettings | None = None
+    studio: StudioSettings | None = None
 
 
 class PlatformConfig(_Model):
@@ -433,7 +560,7 @@ def parse_config(data: Any, source: str | Path = "<config>") -> PlatformConfig:
         config = PlatformConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
-    problems = _setup_problems(config)
+    problems = _setup_problems(config) + _studio_problems(config)
     if problems:
         raise ConfigError(source, problems)
     return config
@@ -453,21 +580,91 @@ def _setup_problems(config: PlatformConfig) -> list[str]:
     mirror = config.platform.package_mirror
     problems = []
     for t, team in enumerate(config.teams):
-        if team.setup is None:
-            continue
-        index = team.setup.package_index
-        if index is not None and index.use_platform_mirror and mirror is None:
+        if team.setup is not None:
+            problems += _steps_problems(
+                f"teams[{t}].setup", team.setup, team.setup.notebook_setup(mirror), mirror
+            )
+    return problems
+
+
+def _steps_problems(
+    where: str,
+    section: Setup | StudioSetupSettings,
+    setup: NotebookSetup | StudioSetup,
+    mirror: PackageMirrorSettings | None,
+) -> list[str]:
+    """The problems of ``setup``, composed from the config ``section`` at ``where``."""
+    index = section.package_index
+    if index is not None and index.use_platform_mirror and mirror is None:
+        return [
+            f"{where}.package_index.use_platform_mirror: got True; allowed: "
+            "only with platform.package_mirror set"
+        ]
+    problems = []
+    paths = [path for path, _ in section.steps(mirror)]
+    for i, field, value, allowed in setup.step_problems():
+        base, bracket, index_part = field.partition("[")
+        name = _FIELD_NAMES.get(base, base)
+        path = f"{where}.{paths[i]}" + (f".{name}" if name else "")
+        problems.append(f"{path}{bracket}{index_part}: got {value!r}; allowed: {allowed}")
+    return problems
+
+
+def _studio_problems(config: PlatformConfig) -> list[str]:
+    """Checks across Studio fields, with the constructs' rules and messages."""
+    studio = config.platform.studio
+    problems = []
+    if studio is not None:
+        where = "platform.studio"
+        if studio.default_ebs_size_gib > studio.max_ebs_size_gib:
             problems.append(
-                f"teams[{t}].setup.package_index.use_platform_mirror: got True; allowed: "
-                "only with platform.package_mirror set"
+                f"{where}.default_ebs_size_gib: got {studio.default_ebs_size_gib}; allowed: "
+                f"at most max_ebs_size_gib ({studio.max_ebs_size_gib})"
+            )
+        for prop, types, default in (
+            (
+                "jupyter_lab_instance_types",
+                studio.jupyter_lab_instance_types,
+                studio.default_jupyter_lab_instance_type,
+            ),
+            (
+                "code_editor_instance_types",
+                studio.code_editor_instance_types,
+                studio.default_code_editor_instance_type,
+            ),
+        ):
+            if len(set(types)) != len(types):
+                problems.append(
+                    f"{where}.{prop}: got {types!r}; allowed: each instance type at most once"
+                )
+            if default not in types:
+                problems.append(
+                    f"{where}.default_{prop.removesuffix('s')}: got {default!r}; allowed: "
+                    f"one of {prop}: " + ", ".join(types)
+                )
+        if studio.setup is not None:
+            mirror = config.platform.package_mirror
+            problems += _steps_problems(
+                f"{where}.setup", studio.setup, studio.setup.studio_setup(mirror), mirror
+            )
+    profiles: dict[str, str] = {}
+    for t, team in enumerate(config.teams):
+        if team.studio is None:
+            continue
+        if studio is None:
+            problems.append(
+                f"teams[{t}].studio: got a studio section; allowed: only with platform.studio set"
             )
             continue
-        paths = [path for path, _ in team.setup.steps(mirror)]
-        for i, field, value, allowed in team.setup.notebook_setup(mirror).step_problems():
-            base, bracket, index_part = field.partition("[")
-            name = _FIELD_NAMES.get(base, base)
-            where = f"teams[{t}].setup.{paths[i]}" + (f".{name}" if name else "")
-            problems.append(f"{where}{bracket}{index_part}: got {value!r}; allowed: {allowed}")
+        for u, user in enumerate(team.studio.users):
+            profile = team.studio_profile_name(user)
+            where = f"teams[{t}].studio.users[{u}]"
+            if profile in profiles:
+                problems.append(
+                    f"{where}: got {user!r}; allowed: a user whose profile name {profile!r} is "
+                    f"not taken already (by {profiles[profile]}; one profile per person)"
+                )
+            profiles.setdefault(profile, where)
     return problems
 
 

@@ -23,7 +23,8 @@ class PlatformStack(Stack):
     """One per account and region: what every team stack builds on.
 
     Attributes:
-        network: The notebook network (VPC, endpoints, flow logs).
+        network: The notebook network (VPC, endpoints, flow logs); with ``studio`` set,
+            also the Studio endpoint and the Studio apps' security group.
         key: Shared KMS key for the platform's log groups.
         notebook_log_group: ``/aws/sagemaker/NotebookInstances``, encrypted, with retention.
         access_logs_bucket: Receives S3 server access logs of the team buckets.
@@ -60,6 +61,7 @@ class PlatformStack(Stack):
                 flow_logs=not ev.has_flow_logs,
                 flow_log_retention=retention,
                 encryption_key=self.key,
+                studio=settings.studio is not None,
             )
         else:
             self.network = NotebookNetwork(
@@ -69,6 +71,7 @@ class PlatformStack(Stack):
                 max_azs=net.max_azs,
                 flow_log_retention=retention,
                 encryption_key=self.key,
+                studio=settings.studio is not None,
             )
 
         self.package_mirror: PackageMirror | None = None

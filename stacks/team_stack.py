@@ -14,6 +14,9 @@ from sagemaker_constructs import (
     NotebookInstance,
     NotebookLifecycleConfig,
     NotebookNetwork,
+    StudioCustomImage,
+    StudioDomain,
+    StudioUserProfile,
 )
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
 from sagemaker_constructs._defaults import new_key
@@ -24,15 +27,23 @@ from .config import PackageMirrorSettings, Team
 class TeamStack(Stack):
     """A team's notebooks (one per member), KMS key, data bucket and roles.
 
+    With a ``studio`` section (and the platform's Studio domain): a Studio execution role
+    shared by the team's user profiles, one user profile per listed person, and the
+    team's custom images (ECR repositories encrypted with the team's key).
+
     A team's roles can use only its own bucket and key: nothing here names another
-    team's resources.
+    team's resources (the Studio role names the shared domain, its ID and key).
 
     Attributes:
-        key: The team's KMS key (bucket and notebook volumes).
+        key: The team's KMS key (bucket, notebook volumes, image repositories).
         bucket: The team's data bucket.
         data_policy: Customer-managed policy giving read/write on the bucket and use of
-            the key; attached to every notebook role of the team.
+            the key; attached to every notebook role and the Studio role of the team.
         notebooks: The team's notebooks, by user.
+        studio_role: The team's Studio execution role, or ``None``.
+        studio_policy: Its customer-managed Studio permissions, or ``None``.
+        studio_images: The team's custom images, by config name.
+        studio_profiles: The team's Studio user profiles, by user.
     """
 
     def __init__(
@@ -45,6 +56,7 @@ class TeamStack(Stack):
         package_mirror: PackageMirrorSettings | None = None,
         access_logs_bucket: s3.IBucket,
         prefix: str,
+        studio_domain: StudioDomain | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -145,3 +157,50 @@ class TeamStack(Stack):
             assert notebook.policy is not None
             self.data_policy.attach_to_role(notebook.role)
             self.notebooks[nb.user] = notebook
+
+        self.studio_role: iam.Role | None = None
+        self.studio_policy: iam.ManagedPolicy | None = None
+        self.studio_images: dict[str, StudioCustomImage] = {}
+        self.studio_profiles: dict[str, StudioUserProfile] = {}
+        if team.studio is not None and studio_domain is not None:
+            self._add_studio(team, studio_domain, prefix)
+
+    def _add_studio(self, team: Team, domain: StudioDomain, prefix: str) -> None:
+        assert team.studio is not None
+        self.studio_role = iam.Role(
+            self,
+            "StudioRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Studio execution role of team {team.name} (one per team)",
+        )
+        self.studio_policy = iam.ManagedPolicy(
+            self,
+            "StudioPolicy",
+            description=f"Team {team.name} in Studio: own private spaces and apps only",
+        )
+        domain.configure_execution_role(self.studio_role, self.studio_policy)
+        self.data_policy.attach_to_role(self.studio_role)
+
+        for image in team.studio.images:
+            self.studio_images[image.name] = StudioCustomImage(
+                self,
+                f"StudioImage-{image.name}",
+                image_name=team.studio_image_name(image),
+                image_tag=image.tag,
+                repository_name=f"{prefix}/{team.name}/{image.name}",
+                encryption_key=self.key,
+                app_type=image.app_type,  # type: ignore[arg-type]
+                display_name=image.display_name,
+            )
+        # An image without a tag has no version yet: its repository exists, to push to.
+        offered = [i for i in self.studio_images.values() if i.attachable()]
+        for user in team.studio.users:
+            self.studio_profiles[user] = StudioUserProfile(
+                self,
+                f"StudioUser-{user}",
+                domain=domain,
+                user_profile_name=team.studio_profile_name(user),
+                execution_role=self.studio_role,
+                custom_images=offered,
+                tags={"owner": user},
+            )

@@ -45,6 +45,7 @@ def test_cdk_synth_of_the_example_app(tmp_path: Path):
     templates = sorted(p.name for p in (tmp_path / "out").glob("*.template.json"))
     assert templates == [
         "sagemaker-platform.template.json",
+        "sagemaker-studio.template.json",
         "sagemaker-team-forecasting.template.json",
         "sagemaker-team-fraud.template.json",
         "sagemaker-team-vision.template.json",

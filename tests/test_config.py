@@ -126,7 +126,7 @@ def test_unknown_key_suggests_the_right_one():
     data["teams"][0]["notebook"] = data["teams"][0].pop("notebooks")
     lines = errors_of(data)
     assert (
-        "teams.yaml: teams[0].notebook: unknown field (did you mean 'notebooks'?); allowed fields: name, cost_center, notebook_defaults, setup, notebooks"
+        "teams.yaml: teams[0].notebook: unknown field (did you mean 'notebooks'?); allowed fields: name, cost_center, notebook_defaults, setup, notebooks, studio"
         in lines
     )
     assert "teams.yaml: teams[0].notebooks: missing; this field is required" in lines
@@ -234,4 +234,131 @@ def test_package_mirror_domain_is_validated():
     lines = errors_of(with_change("platform.package_mirror.domain", "ML_Platform"))
     assert lines == [
         "teams.yaml: platform.package_mirror.domain: got 'ML_Platform'; allowed: 2 to 50 lower-case letters, digits and hyphens, starting with a letter"
+    ]
+
+
+# --- Studio ---------------------------------------------------------------------------
+
+
+def test_example_config_has_a_studio_domain_and_a_team_using_it():
+    config = load_config(EXAMPLE_CONFIG)
+    studio = config.platform.studio
+    assert studio is not None and studio.setup is not None
+    users = {team.name: team.studio.users for team in config.teams if team.studio}
+    assert users == {"forecasting": ["dave", "erin", "fatima"]}
+    forecasting = next(t for t in config.teams if t.name == "forecasting")
+    assert forecasting.notebooks  # Studio alongside notebook instances
+    assert [i.tag for i in forecasting.studio.images] == ["2025.06.1"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (
+            "platform.studio.max_ebs_size_gib",
+            20000,
+            "teams.yaml: platform.studio.max_ebs_size_gib: got 20000; allowed: an integer from 5 to 16384",
+        ),
+        (
+            "platform.studio.default_ebs_size_gib",
+            20000,
+            "teams.yaml: platform.studio.default_ebs_size_gib: got 20000; allowed: an integer from 5 to 16384",
+        ),
+        (
+            "platform.studio.default_ebs_size_gib",
+            200,
+            "teams.yaml: platform.studio.default_ebs_size_gib: got 200; allowed: at most max_ebs_size_gib (100)",
+        ),
+        (
+            "platform.studio.idle_timeout_minutes",
+            30,
+            "teams.yaml: platform.studio.idle_timeout_minutes: got 30; allowed: an integer from 60 to 525600",
+        ),
+        (
+            "platform.studio.default_jupyter_lab_instance_type",
+            "ml.p4d.24xlarge",
+            "teams.yaml: platform.studio.default_jupyter_lab_instance_type: got 'ml.p4d.24xlarge'; "
+            "allowed: one of jupyter_lab_instance_types: ml.t3.medium, ml.t3.large, ml.m5.xlarge, ml.g5.xlarge",
+        ),
+        (
+            "platform.studio.code_editor_instance_types[1]",
+            "t3.large",
+            "teams.yaml: platform.studio.code_editor_instance_types[1]: got 't3.large'; allowed: ml.<family>.<size>",
+        ),
+        (
+            "teams[1].studio.users[0]",
+            "da_ve",
+            "teams.yaml: teams[1].studio.users[0]: got 'da_ve'; allowed: 1 to 32 lower-case letters, digits "
+            "and single hyphens, starting with a letter, not ending with a hyphen",
+        ),
+        (
+            "teams[1].studio.images[0].tag",
+            "-latest",
+            "teams.yaml: teams[1].studio.images[0].tag: got '-latest'; allowed: an image tag",
+        ),
+        (
+            "teams[1].studio.images[0].name",
+            "Prophet_Image",
+            "teams.yaml: teams[1].studio.images[0].name: got 'Prophet_Image'; allowed: 1 to 38 lower-case letters",
+        ),
+        (
+            "teams[1].studio.images[0].app_type",
+            "KernelGateway",
+            "teams.yaml: teams[1].studio.images[0].app_type: got 'KernelGateway'; allowed: JupyterLab or CodeEditor",
+        ),
+    ],
+)
+def test_studio_field_errors_name_file_path_value_and_rule(path, value, expected):
+    lines = errors_of(with_change(path, value))
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(expected), lines[0]
+
+
+def test_duplicate_studio_users():
+    data = copy.deepcopy(BASE)
+    data["teams"][1]["studio"]["users"].append("erin")
+    assert errors_of(data) == [
+        "teams.yaml: teams[1].studio.users: user 'erin' is listed twice; allowed: one user profile per person"
+    ]
+
+
+def test_studio_profile_names_are_unique_across_teams():
+    # "a-b" + "c" and "a" + "b-c" would both be the profile "a-b-c".
+    data = copy.deepcopy(BASE)
+    data["teams"][0]["name"] = "fraud-ops"
+    data["teams"][0]["studio"] = {"users": ["dave"]}
+    data["teams"][1]["name"] = "fraud"
+    data["teams"][1]["studio"]["users"] = ["ops-dave"]
+    assert errors_of(data) == [
+        "teams.yaml: teams[1].studio.users[0]: got 'ops-dave'; allowed: a user whose profile name "
+        "'fraud-ops-dave' is not taken already (by teams[0].studio.users[0]; one profile per person)"
+    ]
+
+
+def test_team_studio_needs_the_platform_domain():
+    data = copy.deepcopy(BASE)
+    del data["platform"]["studio"]
+    assert errors_of(data) == [
+        "teams.yaml: teams[1].studio: got a studio section; allowed: only with platform.studio set"
+    ]
+
+
+def test_studio_setup_errors_name_the_config_field():
+    data = copy.deepcopy(BASE)
+    setup = data["platform"]["studio"]["setup"]
+    setup["packages"] = [{"kernel": "pytorch_p310", "pip_packages": ["torch"]}]
+    setup["connectivity_checks"] = ["pypi.org"]
+    assert errors_of(data) == [
+        "teams.yaml: platform.studio.setup.connectivity_checks[0]: got 'pypi.org'; allowed: an http:// or https:// URL",
+        "teams.yaml: platform.studio.setup.packages[0].pip_packages[0]: got 'torch'; allowed: a pinned pip requirement, name==version (e.g. pandas==2.2.3)",
+        "teams.yaml: platform.studio.setup.packages[0].kernel: got 'pytorch_p310'; allowed: 'python3' (the image's default environment; other environments belong in a custom image)",
+    ]
+
+
+def test_studio_setup_has_no_notebook_only_steps():
+    data = copy.deepcopy(BASE)
+    data["platform"]["studio"]["setup"]["idle_auto_stop"] = {"idle_minutes": 60}
+    assert errors_of(data) == [
+        "teams.yaml: platform.studio.setup.idle_auto_stop: unknown field; allowed fields: "
+        "package_index, connectivity_checks, packages"
     ]

@@ -17,6 +17,11 @@ STATEFUL_TYPES = (
     "AWS::KMS::Key",
     "AWS::S3::Bucket",
     "AWS::Logs::LogGroup",
+    # Studio: the domain (and so its EFS home file system), the image repositories, and
+    # lifecycle configs (kept when a content change replaces them under a new name).
+    "AWS::SageMaker::Domain",
+    "AWS::ECR::Repository",
+    "AWS::SageMaker::StudioLifecycleConfig",
 )
 
 
@@ -24,6 +29,7 @@ def test_one_platform_template_and_one_per_team(example: Synthesized):
     names = sorted(p.name for p in example.template_files)
     assert names == [
         "sagemaker-platform.template.json",
+        "sagemaker-studio.template.json",
         "sagemaker-team-forecasting.template.json",
         "sagemaker-team-fraud.template.json",
         "sagemaker-team-vision.template.json",
@@ -137,16 +143,36 @@ def _references(value) -> set[str]:
     return refs
 
 
+def _stack_outputs(value) -> set[str]:
+    """Stacks whose outputs ``value`` reads (Fn::GetStackOutput / Fn::ImportValue)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if "Fn::GetStackOutput" in value:
+            found.add(value["Fn::GetStackOutput"]["StackName"])
+        if "Fn::ImportValue" in value:
+            found.add(json.dumps(value["Fn::ImportValue"]))
+        for v in value.values():
+            found |= _stack_outputs(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _stack_outputs(v)
+    return found
+
+
 def test_team_policies_name_only_their_own_resources(example: Synthesized):
     teams = example.built.teams
+    studio = example.built.studio
+    assert studio is not None
     for team, stack in teams.items():
         template = example.template_json(stack.artifact_id)
         docs = _policy_documents(template)
         assert docs
         text = json.dumps(docs)
-        # Only resources of this stack are referenced ...
+        # Only resources of this stack are referenced, and outputs of the shared Studio
+        # stack only (the domain's ID, ARN and key, in the Studio role's policy) ...
         assert _references(docs) <= set(template["Resources"])
-        assert "Fn::GetStackOutput" not in text and "Fn::ImportValue" not in text
+        assert _stack_outputs(docs) <= {studio.stack_name}
+        assert "Fn::ImportValue" not in text
         # ... and no literal ARN or name of another team's notebooks, key or stack.
         for other in teams:
             if other != team:
@@ -162,7 +188,12 @@ def test_team_policies_name_only_their_own_resources(example: Synthesized):
 def test_notebook_roles_carry_the_team_data_policy_and_their_own(example: Synthesized):
     for stack in example.built.teams.values():
         template = example.template_json(stack.artifact_id)
-        roles = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+        # Execution roles (notebooks, Studio); an image's pull role has no data access.
+        roles = {
+            k
+            for k, r in template["Resources"].items()
+            if r["Type"] == "AWS::IAM::Role" and not k.startswith("StudioImage")
+        }
         policies = [
             r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"
         ]
@@ -222,3 +253,128 @@ def test_autostop_role_may_stop_only_its_own_notebook(example: Synthesized):
         ]
         user = logical_id.removeprefix("Notebook").split("Policy")[0]
         assert f"notebook-instance/fraud-{user}" in json.dumps(stop["Resource"])
+
+
+# --- Studio ---------------------------------------------------------------------------
+
+
+def _resources(template: dict, kind: str) -> dict[str, dict]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_studio_domain_is_vpc_only_in_the_platform_network(example: Synthesized):
+    studio = example.built.studio
+    assert studio is not None
+    template = example.template_json(studio.artifact_id)
+    (domain,) = _resources(template, "AWS::SageMaker::Domain").values()
+    props = domain["Properties"]
+    assert props["AppNetworkAccessType"] == "VpcOnly"
+    assert props["AuthMode"] == "IAM"
+    assert props["DomainName"] == "sagemaker-studio"
+    assert props["KmsKeyId"]["Fn::GetAtt"][0].startswith("DomainKey")
+    assert domain["DeletionPolicy"] == domain["UpdateReplacePolicy"] == "Retain"
+    settings = props["DefaultUserSettings"]
+    (group,) = settings["SecurityGroups"]
+    assert "NetworkStudioSecurityGroup" in group["Fn::GetStackOutput"]["OutputName"]
+    assert settings["SpaceStorageSettings"]["DefaultEbsStorageSettings"] == {
+        "DefaultEbsVolumeSizeInGb": 10,
+        "MaximumEbsVolumeSizeInGb": 100,
+    }
+    assert settings["SharingSettings"] == {"NotebookOutputOption": "Disabled"}
+    platform = example.template_json(example.built.platform.artifact_id)
+    endpoints = json.dumps(_resources(platform, "AWS::EC2::VPCEndpoint"))
+    assert ".studio" in endpoints
+    (log_group,) = _resources(template, "AWS::Logs::LogGroup").values()
+    assert log_group["Properties"]["LogGroupName"] == "/aws/sagemaker/studio"
+
+
+def test_studio_jupyterlab_lifecycle_config_is_the_default(example: Synthesized):
+    import base64
+
+    template = example.template_json(example.built.studio.artifact_id)
+    configs = {
+        r["Properties"]["StudioLifecycleConfigAppType"]: r["Properties"]
+        for r in _resources(template, "AWS::SageMaker::StudioLifecycleConfig").values()
+    }
+    assert set(configs) == {"JupyterLab", "CodeEditor"}
+    jupyter = configs["JupyterLab"]
+    name = jupyter["StudioLifecycleConfigName"]
+    assert re.fullmatch(r"sagemaker-jupyterlab-[0-9a-f]{12}", name)
+    (domain,) = _resources(template, "AWS::SageMaker::Domain").values()
+    settings = domain["Properties"]["DefaultUserSettings"]["JupyterLabAppSettings"]
+    assert f":studio-lifecycle-config/{name}" in json.dumps(settings["DefaultResourceSpec"])
+    assert len(settings["LifecycleConfigArns"]) == 1
+    assert settings["AppLifecycleManagement"] == {
+        "IdleSettings": {"IdleTimeoutInMinutes": 60, "LifecycleManagement": "ENABLED"}
+    }
+    script = base64.b64decode(jupyter["StudioLifecycleConfigContent"]).decode()
+    assert "export SMC_CODEARTIFACT_DOMAIN=sagemaker-platform" in script
+    assert "SMC_CHECK_URL=https://pypi.org/simple/" in script
+
+
+def test_a_studio_user_profile_per_listed_person(example: Synthesized):
+    profiles = {}
+    for team, stack in example.built.teams.items():
+        template = example.template_json(stack.artifact_id)
+        for profile in _resources(template, "AWS::SageMaker::UserProfile").values():
+            profiles[profile["Properties"]["UserProfileName"]] = (team, profile)
+    assert sorted(profiles) == ["forecasting-dave", "forecasting-erin", "forecasting-fatima"]
+    template = example.template_json(example.built.teams["forecasting"].artifact_id)
+    (role_id,) = [k for k in _resources(template, "AWS::IAM::Role") if k.startswith("StudioRole")]
+    for user, (_, profile) in profiles.items():
+        props = profile["Properties"]
+        assert props["UserSettings"]["ExecutionRole"] == {"Fn::GetAtt": [role_id, "Arn"]}
+        assert {"Key": "team", "Value": "forecasting"} in props["Tags"]
+        assert {"Key": "owner", "Value": user.removeprefix("forecasting-")} in props["Tags"]
+
+
+def test_team_custom_image_is_attached_to_its_profiles(example: Synthesized):
+    template = example.template_json(example.built.teams["forecasting"].artifact_id)
+    (repository,) = _resources(template, "AWS::ECR::Repository").values()
+    assert repository["Properties"]["RepositoryName"] == "sagemaker/forecasting/prophet"
+    assert repository["Properties"]["ImageTagMutability"] == "IMMUTABLE"
+    assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert repository["Properties"]["EncryptionConfiguration"]["KmsKey"]["Fn::GetAtt"][
+        0
+    ].startswith("Key")  # the team's key
+    (config,) = _resources(template, "AWS::SageMaker::AppImageConfig").values()
+    assert config["Properties"]["AppImageConfigName"] == "forecasting-prophet"
+    (version,) = _resources(template, "AWS::SageMaker::ImageVersion").values()
+    assert ":2025.06.1" in json.dumps(version["Properties"]["BaseImage"])
+    for profile in _resources(template, "AWS::SageMaker::UserProfile").values():
+        jupyter = profile["Properties"]["UserSettings"]["JupyterLabAppSettings"]
+        assert jupyter["CustomImages"] == [
+            {"AppImageConfigName": "forecasting-prophet", "ImageName": "forecasting-prophet"}
+        ]
+        assert "sagemaker-jupyterlab-" in json.dumps(jupyter["DefaultResourceSpec"])
+
+
+def test_team_studio_role_is_least_privilege_with_the_team_data_policy(example: Synthesized):
+    stack = example.built.teams["forecasting"]
+    template = example.template_json(stack.artifact_id)
+    (role_id, role), *_ = [
+        (k, r)
+        for k, r in _resources(template, "AWS::IAM::Role").items()
+        if k.startswith("StudioRole")
+    ]
+    assert "ManagedPolicyArns" not in role["Properties"] and "Policies" not in role["Properties"]
+    attached = {
+        k: p
+        for k, p in _resources(template, "AWS::IAM::ManagedPolicy").items()
+        if {"Ref": role_id} in p["Properties"].get("Roles", [])
+    }
+    assert sorted(k.rstrip("0123456789ABCDEF") for k in attached) == [
+        "DataAccessPolicy",
+        "StudioPolicy",
+    ]
+    for policy in attached.values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            assert all("*" not in a for a in actions), statement
+    # Teams without a studio section get no Studio role.
+    fraud = example.template_json(example.built.teams["fraud"].artifact_id)
+    assert not [k for k in fraud["Resources"] if k.startswith("Studio")]

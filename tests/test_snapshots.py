@@ -32,6 +32,12 @@ def reviewable(value: Any) -> Any:
     if isinstance(value, dict):
         if value.get("Type") == "AWS::SageMaker::NotebookInstanceLifecycleConfig":
             value = _decode_scripts(value)
+        if value.get("Type") == "AWS::SageMaker::StudioLifecycleConfig":
+            props = dict(value["Properties"])
+            props["StudioLifecycleConfigContent"] = _readable_content(
+                props["StudioLifecycleConfigContent"]
+            )
+            value = {**value, "Properties": props}
         return {k: reviewable(v) for k, v in value.items()}
     return value
 
@@ -76,6 +82,7 @@ def snapshot_json(snapshot):
 
 STACKS = [
     "sagemaker-platform",
+    "sagemaker-studio",
     "sagemaker-team-fraud",
     "sagemaker-team-forecasting",
     "sagemaker-team-vision",

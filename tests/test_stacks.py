@@ -148,8 +148,9 @@ def test_existing_vpc_from_config_adds_only_what_is_missing():
     t = Template.from_stack(built.platform)
     t.resource_count_is("AWS::EC2::VPC", 0)
     t.resource_count_is("AWS::EC2::FlowLog", 0)
-    # 6 interface endpoints - sts + the 2 CodeArtifact ones of the package mirror; s3 exists.
-    t.resource_count_is("AWS::EC2::VPCEndpoint", 7)
+    # 6 interface endpoints - sts + the 2 CodeArtifact ones of the package mirror + the
+    # Studio one (the example has a Studio domain); s3 exists.
+    t.resource_count_is("AWS::EC2::VPCEndpoint", 8)
     assert ".codeartifact.repositories" in json.dumps(t.find_resources("AWS::EC2::VPCEndpoint"))
     notebook = next(
         iter(

@@ -49,7 +49,7 @@ def test_renaming_a_notebook_is_data_loss_and_fails_the_command(assembly: Assemb
     assert result.returncode == 3, result.stderr
     report = result.stdout
     summary = report.splitlines()[4]
-    assert summary.startswith("**Summary:** 1 of 4 stacks changed")
+    assert summary.startswith("**Summary:** 1 of 5 stacks changed")
     assert "**DATA LOSS: yes** (1 resource)" in summary
     loss = section(report, "### ⛔ Data loss")
     assert (
@@ -208,7 +208,7 @@ def test_adding_a_team_reports_a_new_stack_without_data_loss(assembly: Assemblie
 
     assert result.returncode == 0, result.stderr
     report = result.stdout
-    assert "2 of 5 stacks changed (1 added, 0 removed)" in report
+    assert "2 of 6 stacks changed (1 added, 0 removed)" in report
     assert "data loss: **no**" in report
     assert "#### ➕ `sagemaker-team-risk` — new stack, 9 resources" in report
     assert "`AWS::SageMaker::NotebookInstance` ×1" in report
@@ -224,7 +224,7 @@ def test_identical_assemblies_have_no_changes(assembly: Assemblies):
     result = run_cli(assembly("base"), assembly("base"))
 
     assert result.returncode == 0
-    assert "**Summary:** no changes (4 stacks compared) · data loss: **no**" in result.stdout
+    assert "**Summary:** no changes (5 stacks compared) · data loss: **no**" in result.stdout
     assert "### " not in result.stdout
 
 

@@ -1,0 +1,17 @@
+#!/bin/bash
+# Host layout of a SageMaker Studio JupyterLab or Code Editor app (a SageMaker Distribution
+# image or one built on it), as variables with the real defaults. The composed Studio start
+# script sources this before runner.sh, so the shared runner keeps its work files in /tmp
+# and its logs on the space's volume, which the app user can write. A test harness can point
+# the variables at a simulated host without changing the scripts.
+# The app runs as the user sagemaker-user (UID 1000, GID 100); its home is the space's EBS
+# volume, the only path that survives an app restart.
+: "${NOTEBOOK_USER:=sagemaker-user}"
+: "${SAGEMAKER_DIR:=/home/sagemaker-user}"
+: "${ANACONDA_DIR:=/opt/conda}"
+: "${SMC_SYSTEM_PYTHON:=${ANACONDA_DIR}/bin/python}"
+: "${SMC_METADATA_FILE:=/opt/ml/metadata/resource-metadata.json}"
+: "${SMC_WORK_DIR:=/tmp/sagemaker-constructs/${SMC_PHASE:-studio}}"
+: "${SMC_LOG_DIR:=${SAGEMAKER_DIR}/.sagemaker-constructs/logs}"
+export NOTEBOOK_USER SAGEMAKER_DIR ANACONDA_DIR SMC_SYSTEM_PYTHON SMC_METADATA_FILE
+export SMC_WORK_DIR SMC_LOG_DIR

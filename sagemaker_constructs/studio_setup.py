@@ -1,0 +1,238 @@
+"""Typed steps composed into the start script of a SageMaker Studio app.
+
+A :class:`StudioSetup` takes the notebook steps that apply to Studio (a private package
+index, connectivity checks, package installs and a team's own commands; see
+:mod:`sagemaker_constructs.notebook_setup`) and composes one bash script from the same
+tested fragments and step runner, with the Studio host layout (``lifecycle_scripts/
+studio_host.sh``): the app runs as ``sagemaker-user`` with its home, the space's volume,
+at ``/home/sagemaker-user``. A Studio lifecycle configuration runs at every app start and
+has no on-create phase. Anything slow runs detached, so a start never hits the 5-minute
+limit.
+
+Steps that do not apply are rejected with what to use instead: a conda environment
+belongs in a custom image (:class:`~sagemaker_constructs.StudioCustomImage`), and idle
+shutdown is built into Studio (``StudioDomain(idle_timeout_minutes=...)``).
+
+Example::
+
+    setup = StudioSetup(steps=[
+        PackageIndex(code_artifact_domain="ml", code_artifact_repository="pypi"),
+        ConnectivityCheck(url="https://pypi.org/simple/"),
+        PackageInstall(kernel="python3", pip_packages=["polars==1.9.0"], optional=True),
+    ])
+    StudioLifecycleConfig(stack, "JupyterLab", app_type="JupyterLab", setup=setup)
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from typing import Final
+
+from .notebook_setup import (
+    _BUNDLE_END,
+    _STEP_END,
+    CondaEnvironment,
+    ConnectivityCheck,
+    CustomStep,
+    IdleAutoStop,
+    NotebookSetup,
+    PackageIndex,
+    PackageInstall,
+    Step,
+    _bundle,
+    _fragment_call,
+    _Script,
+    _Shell,
+    _slug,
+)
+
+#: Kernels of a Studio app a PackageInstall may target: ``python3`` is the image's default
+#: environment (``/opt/conda`` in SageMaker Distribution images).
+STUDIO_KERNELS: Final = {"python3": "${ANACONDA_DIR}"}
+#: App types a Studio lifecycle configuration can run in (the current Studio experience).
+STUDIO_APP_TYPES: Final = ("JupyterLab", "CodeEditor")
+_STEP_TYPES = "a PackageIndex, ConnectivityCheck, PackageInstall or CustomStep"
+
+
+class StudioSetup:
+    """Steps for a Studio app, composed into its start script.
+
+    Attributes:
+        steps: The steps, in the order given.
+    """
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self.steps: tuple[Step, ...] = tuple(steps)
+
+    # -- validation --
+
+    def problems(self) -> list[tuple[str, object, str]]:
+        """Every invalid step field as (field, value, allowed); empty when valid.
+
+        Fields are named ``steps[i] (<step label>).<field>`` so the message names the step.
+        """
+        return [
+            (f"steps[{i}] ({getattr(self.steps[i], 'label', '?')}).{attr}", value, allowed)
+            for i, attr, value, allowed in self.step_problems()
+        ]
+
+    def step_problems(self) -> list[tuple[int, str, object, str]]:
+        """Every invalid step field as (step index, field, value, allowed).
+
+        The notebook rules apply to every field (pinned specs, URLs, ...); on top of them,
+        only the steps that make sense in a Studio app are accepted.
+        """
+        found: list[tuple[int, str, object, str]] = []
+        studio_only: list[tuple[int, str, object, str]] = []
+        for i, step in enumerate(self.steps):
+            if isinstance(step, CondaEnvironment):
+                studio_only.append(
+                    (
+                        i,
+                        "type",
+                        "CondaEnvironment",
+                        f"{_STEP_TYPES}; build conda environments into a custom image "
+                        "(StudioCustomImage)",
+                    )
+                )
+            elif isinstance(step, IdleAutoStop):
+                studio_only.append(
+                    (
+                        i,
+                        "type",
+                        "IdleAutoStop",
+                        f"{_STEP_TYPES}; Studio shuts idle apps down itself "
+                        "(StudioDomain idle_timeout_minutes)",
+                    )
+                )
+            elif isinstance(step, PackageInstall) and step.kernel not in STUDIO_KERNELS:
+                studio_only.append(
+                    (
+                        i,
+                        "kernel",
+                        step.kernel,
+                        "'python3' (the image's default environment; other environments "
+                        "belong in a custom image)",
+                    )
+                )
+            elif isinstance(step, CustomStep) and step.on_create:
+                studio_only.append(
+                    (
+                        i,
+                        "on_create",
+                        "given",
+                        "none (a Studio lifecycle configuration runs at every app start; "
+                        "use on_start)",
+                    )
+                )
+        # A Studio-specific problem replaces the notebook one for the same field (a kernel
+        # is not reported twice), and a step type Studio does not run replaces them all.
+        replaced = {(i, attr) for i, attr, *_ in studio_only}
+        for problem in NotebookSetup(self.steps).step_problems():
+            i, attr = problem[0], problem[1]
+            if (i, attr) not in replaced and (i, "type") not in replaced:
+                found.append(problem)
+        found += studio_only
+        return sorted(found, key=lambda p: p[0])
+
+    # -- queries used by the constructs --
+
+    @property
+    def package_index(self) -> PackageIndex | None:
+        return next((s for s in self.steps if isinstance(s, PackageIndex)), None)
+
+    # -- rendering --
+
+    def script_text(self, app_type: str) -> str | None:
+        """The start script of ``app_type`` apps, or ``None`` when no step needs one."""
+        script = _Script(f"studio-{app_type.lower()}")
+        index = self.package_index
+        if index is not None:
+            values = {
+                "SMC_PIP_INDEX_URL": index.pip_index_url or "",
+                "SMC_CODEARTIFACT_DOMAIN": index.code_artifact_domain or "",
+                "SMC_CODEARTIFACT_REPOSITORY": index.code_artifact_repository or "",
+                "SMC_CONDA_CHANNEL": index.conda_channel or "",
+            }
+            script.use("studio_package_index.sh")
+            script.add(
+                index.label,
+                "foreground",
+                index.optional,
+                _fragment_call("studio_package_index.sh", {k: v for k, v in values.items() if v}),
+            )
+        for step in self.steps:
+            if isinstance(step, ConnectivityCheck):
+                script.use("connectivity_check.sh")
+                script.add(
+                    step.label,
+                    "foreground",
+                    True,
+                    _fragment_call(
+                        "connectivity_check.sh",
+                        {"SMC_CHECK_URL": step.url, "SMC_CHECK_TIMEOUT": str(step.timeout_seconds)},
+                    ),
+                )
+            elif isinstance(step, PackageInstall):
+                script.use("studio_install_packages.sh")
+                body = "".join(
+                    _fragment_call(
+                        "studio_install_packages.sh",
+                        {
+                            "SMC_ENV_DIR": _Shell(STUDIO_KERNELS[step.kernel]),
+                            "SMC_INSTALLER": installer,
+                            "SMC_PACKAGES": " ".join(pkgs),
+                        },
+                    )
+                    for installer, pkgs in (
+                        ("conda", step.conda_packages),
+                        ("pip", step.pip_packages),
+                    )
+                    if pkgs
+                )
+                script.add(step.label, "detached", step.optional, body)
+            elif isinstance(step, CustomStep) and step.on_start:
+                mode = "detached" if step.detached else "foreground"
+                script.add(step.name, mode, step.optional, step.on_start)
+        if not script.steps:
+            return None
+        # cw_tee.py writes to the notebook log group; in Studio, detached steps log to
+        # files on the space's volume only.
+        script.fragments = [f for f in script.fragments if f != "cw_tee.py"]
+        return _render(script, app_type)
+
+
+def _render(script: _Script, app_type: str) -> str:
+    lines = [
+        "#!/bin/bash",
+        f"# Studio {app_type} start script composed by sagemaker-constructs from these steps:",
+        *(
+            f"#   {name} ({mode}{', optional' if optional else ''})"
+            for name, mode, optional, _ in script.steps
+        ),
+        "set -euo pipefail",
+        f"export SMC_PHASE={script.phase}",
+        ': "${SMC_WORK_DIR:=/tmp/sagemaker-constructs/${SMC_PHASE}}"',
+        'mkdir -p "${SMC_WORK_DIR}/fragments" "${SMC_WORK_DIR}/steps"',
+        "# The fragments from lifecycle_scripts/ the steps use, as base64 of a tar.gz:",
+        f"base64 -d << '{_BUNDLE_END}' | tar -xzf - -C \"${{SMC_WORK_DIR}}/fragments\"",
+        *_bundle(["studio_host.sh", "runner.sh", *script.fragments]),
+        _BUNDLE_END,
+        "# shellcheck source=/dev/null # fragments are checked on their own",
+        '. "${SMC_WORK_DIR}/fragments/studio_host.sh"',
+        "# shellcheck source=/dev/null",
+        '. "${SMC_WORK_DIR}/fragments/runner.sh"',
+    ]
+    for n, (name, mode, optional, body) in enumerate(script.steps, 1):
+        step_file = f"${{SMC_WORK_DIR}}/steps/{n:02d}-{_slug(name)}.sh"
+        lines += [
+            f"cat > \"{step_file}\" << '{_STEP_END}'",
+            "set -euo pipefail",
+            body.rstrip("\n"),
+            _STEP_END,
+            f"smc_run_step {shlex.quote(_slug(name))} {mode} "
+            f'{"true" if optional else "false"} "{step_file}"',
+        ]
+    lines.append('smc_log "all steps started; the foreground part is done"')
+    return "\n".join(lines) + "\n"

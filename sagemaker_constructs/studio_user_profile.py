@@ -1,0 +1,151 @@
+"""One person's SageMaker Studio user profile."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+import jsii
+from aws_cdk import RemovalPolicy, Tags
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ._validation import Problems, is_token
+from .studio_custom_image import StudioCustomImage
+from .studio_domain import TAG_KEY_ALLOWED, StudioDomain, _check_images
+
+#: ``UserProfileName`` as the service checks it (cfn-lint schema of
+#: AWS::SageMaker::UserProfile): ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`` and at most 63
+#: characters; the repetition is unbounded here so that a long name gets a length message.
+USER_PROFILE_NAME_PATTERN: Final = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
+USER_PROFILE_NAME_MAX_LENGTH: Final = 63
+USER_PROFILE_NAME_ALLOWED: Final = (
+    f"1 to {USER_PROFILE_NAME_MAX_LENGTH} letters, digits and hyphens, starting and ending "
+    "with a letter or digit (no '_' or '.')"
+)
+
+
+@jsii.implements(iam.IGrantable)
+class StudioUserProfile(Construct):
+    """A Studio user profile for one person, with an execution role (e.g. their team's).
+
+    Profiles are 1:1 with people: a name is used once per domain (checked across every
+    profile of the domain in the app). Names follow the service's pattern. The profile
+    carries the given tags (e.g. the team), which Studio propagates to the person's spaces
+    and apps. With ``custom_images`` the profile's app settings list them after the
+    domain's, and repeat the domain's default instance type and lifecycle configuration,
+    so that they hold whether the service merges a profile's app settings with the
+    domain's or replaces them.
+
+    The profile is deleted when it is removed from the stack (so is the person's access);
+    the service refuses while the person still has spaces, whose volumes hold their work.
+
+    Attributes:
+        resource: The L1 ``CfnUserProfile``.
+        user_profile_name: The profile's name.
+        user_profile_arn: The profile's ARN.
+        domain: The domain.
+        role: The execution role.
+        grant_principal: The execution role (``iam.IGrantable``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        domain: StudioDomain,
+        user_profile_name: str,
+        execution_role: iam.IRole | None = None,
+        custom_images: Sequence[StudioCustomImage] = (),
+        tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        """Create the user profile.
+
+        Args:
+            domain: The Studio domain.
+            user_profile_name: The person's profile name: 1 to 63 letters, digits and
+                hyphens, unique in the domain.
+            execution_role: Role the person's apps run with, configured for the domain
+                (``StudioDomain.configure_execution_role``). Default: the domain's.
+            custom_images: Images offered to this person besides the domain's (each must
+                have a version). Default: none.
+            tags: Tags for the profile. Default: none.
+            removal_policy: Default: deleted with the stack (see above).
+        """
+        super().__init__(scope, id)
+        p = Problems(self)
+        p.pattern(
+            "user_profile_name",
+            user_profile_name,
+            USER_PROFILE_NAME_PATTERN,
+            USER_PROFILE_NAME_ALLOWED,
+            max_length=USER_PROFILE_NAME_MAX_LENGTH,
+        )
+        if not p:
+            other = domain.register_user_profile(user_profile_name, self.node.path)
+            if other is not None:
+                p.add(
+                    "user_profile_name",
+                    user_profile_name,
+                    f"a name no other profile of domain {domain.domain_name} has "
+                    f"(one profile per person; {other} has it)",
+                )
+        _check_images(p, "custom_images", custom_images, domain.custom_images)
+        if tags:
+            p.max_items("tags", list(tags), 50)
+            for key in tags:
+                if not is_token(key) and (not key or len(key) > 128 or key.startswith("aws:")):
+                    p.add(f"tags[{key!r}]", key, TAG_KEY_ALLOWED)
+        p.raise_if_any()
+
+        self.domain = domain
+        self.role: iam.IRole = execution_role or domain.role
+        images = tuple(custom_images)
+        settings = sagemaker.CfnUserProfile.UserSettingsProperty(
+            execution_role=self.role.role_arn,
+            jupyter_lab_app_settings=domain.app_settings(
+                sagemaker.CfnUserProfile, "JupyterLab", images
+            )
+            if any(i.app_type == "JupyterLab" for i in images)
+            else None,
+            code_editor_app_settings=domain.app_settings(
+                sagemaker.CfnUserProfile, "CodeEditor", images
+            )
+            if any(i.app_type == "CodeEditor" for i in images)
+            else None,
+        )
+        self.resource = sagemaker.CfnUserProfile(
+            self,
+            "Resource",
+            domain_id=domain.domain_id,
+            user_profile_name=user_profile_name,
+            user_settings=settings,
+        )
+        self.resource.apply_removal_policy(removal_policy)
+        for image in images:
+            image.attach_to(self.resource)
+        if images:
+            # The repeated defaults name the domain's lifecycle configurations by ARN.
+            for lc in domain.lifecycle_configs.values():
+                self.resource.node.add_dependency(lc)
+        for key, value in (tags or {}).items():
+            Tags.of(self).add(key, value)
+        self.user_profile_name: str = user_profile_name
+        self.user_profile_arn: str = self.resource.attr_user_profile_arn
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The execution role (``iam.IGrantable``)."""
+        return self.role
+
+    def grant_presigned_url(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` (the person's IAM identity) open Studio as this profile."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:CreatePresignedDomainUrl"],
+            resource_arns=[self.user_profile_arn],
+        )
