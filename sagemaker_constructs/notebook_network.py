@@ -8,6 +8,7 @@ from typing import Final
 import jsii
 from aws_cdk import Annotations, CfnResource, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -245,11 +246,37 @@ class NotebookNetwork(Construct):
                 retention=flow_log_retention,
                 removal_policy=removal_policy,
             )
+            # The delivery role's permissions live in a customer-managed policy: CDK would
+            # otherwise grant them inline (compliance packs reject inline policies).
+            flow_log_role = iam.Role(
+                self,
+                "FlowLogRole",
+                assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+                description="Delivers the notebook VPC's flow logs to CloudWatch Logs",
+            )
+            iam.ManagedPolicy(
+                self,
+                "FlowLogPolicy",
+                description="Write the notebook VPC's flow logs to their log group",
+                roles=[flow_log_role],
+                statements=[
+                    iam.PolicyStatement(
+                        actions=[
+                            "logs:CreateLogStream",
+                            "logs:PutLogEvents",
+                            "logs:DescribeLogStreams",
+                        ],
+                        resources=[self.flow_log_group.log_group_arn],
+                    )
+                ],
+            )
             ec2.FlowLog(
                 self,
                 "FlowLog",
                 resource_type=ec2.FlowLogResourceType.from_vpc(vpc),
-                destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
+                destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                    self.flow_log_group, flow_log_role.without_policy_updates()
+                ),
                 traffic_type=ec2.FlowLogTrafficType.ALL,
             )
         elif vpc.node.scope is self:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import App, Environment, Stack, Tags, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 
 from .config import PlatformConfig
 from .platform_stack import PlatformStack
@@ -62,6 +62,7 @@ def build_app(app: App, config: PlatformConfig) -> PlatformApp:
             network=platform.network,
             access_logs_bucket=platform.access_logs_bucket,
             package_mirror=settings.package_mirror,
+            guardrails=settings.guardrails,
             prefix=prefix,
             studio_domain=studio.domain if studio else None,
             env=env,
@@ -74,5 +75,13 @@ def build_app(app: App, config: PlatformConfig) -> PlatformApp:
 
 
 def register_compliance_checks(app: App) -> None:
-    """Run cdk-nag's AwsSolutions pack at synth; an unacknowledged finding fails synth."""
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    """Run cdk-nag's AwsSolutions, HIPAA, NIST 800-53 rev 5 and PCI DSS 3.2.1 packs at synth.
+
+    An unacknowledged finding of any pack fails synth.
+    """
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app, verbose=True),
+        HIPAASecurityChecks(app),
+        NIST80053R5Checks(app),
+        PCIDSS321Checks(app),
+    )

@@ -247,6 +247,22 @@ class PackageMirrorSettings(_Model):
     repository: Annotated[str, AfterValidator(_code_artifact_repository)] = "pypi"
 
 
+class Guardrails(_Model):
+    """The organisation's notebook policy, enforced at synth time and by IAM boundaries."""
+
+    allowed_instance_types: Annotated[list[InstanceType], Field(min_length=1)] | None = None
+    max_volume_size_gib: VolumeSize | None = None
+
+    def merged(self, override: Guardrails | None) -> Guardrails:
+        """These guardrails with a team's own values taking precedence."""
+        if override is None:
+            return self
+        return Guardrails(
+            allowed_instance_types=override.allowed_instance_types or self.allowed_instance_types,
+            max_volume_size_gib=override.max_volume_size_gib or self.max_volume_size_gib,
+        )
+
+
 class NotebookDefaults(_Model):
     instance_type: InstanceType = "ml.t3.medium"
     volume_size_gib: VolumeSize = MIN_VOLUME_SIZE_GIB
@@ -427,6 +443,8 @@ class Team(_Model):
     setup: Setup | None = None
     notebooks: Annotated[list[Notebook], Field(min_length=1)]
     studio: TeamStudio | None = None
+    #: The team's own guardrails; unset fields fall back to platform.guardrails.
+    guardrails: Guardrails | None = None
 
     @field_validator("notebooks")
     @classmethod
@@ -469,6 +487,7 @@ class PlatformSettings(_Model):
     tags: dict[str, str] = {}
     package_mirror: PackageMirrorSettings | None = None
     studio: StudioSettings | None = None
+    guardrails: Guardrails = Guardrails()
 
 
 class PlatformConfig(_Model):

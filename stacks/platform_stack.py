@@ -122,6 +122,26 @@ class PlatformStack(Stack):
                 conditions={"StringEquals": {"aws:SourceAccount": self.account}},
             )
         )
+        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
+            acknowledge(
+                self.access_logs_bucket,
+                f"{pack}-S3BucketLoggingEnabled",
+                "This bucket is the destination of the team buckets' server access logs; "
+                "logging it into itself would loop.",
+            )
+            acknowledge(
+                self.access_logs_bucket,
+                f"{pack}-S3DefaultEncryptionKMS",
+                "S3 server access logging delivers only to buckets encrypted with S3-managed "
+                "keys (SSE-S3); SSE-KMS is not supported for the log destination.",
+            )
+            acknowledge(
+                self.access_logs_bucket,
+                f"{pack}-S3BucketReplicationEnabled",
+                "Access logs are kept for the log retention period with versioning and "
+                "DeletionPolicy Retain; replicating them needs a destination bucket the "
+                "organisation's backup design owns (see docs/SECURITY.md).",
+            )
         acknowledge(
             self.access_logs_bucket,
             "AwsSolutions-S1",

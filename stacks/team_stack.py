@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack, Tags
+from aws_cdk import Aspects, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -18,10 +18,12 @@ from sagemaker_constructs import (
     StudioDomain,
     StudioUserProfile,
 )
-from sagemaker_constructs._compliance import acknowledge_wildcard_resource
+from sagemaker_constructs._compliance import acknowledge, acknowledge_wildcard_resource
 from sagemaker_constructs._defaults import new_key
+from sagemaker_constructs.notebook_guardrails import NotebookGuardrails
+from sagemaker_constructs.notebook_permissions_boundary import NotebookPermissionsBoundary
 
-from .config import PackageMirrorSettings, Team
+from .config import Guardrails, PackageMirrorSettings, Team
 
 
 class TeamStack(Stack):
@@ -54,6 +56,7 @@ class TeamStack(Stack):
         team: Team,
         network: NotebookNetwork,
         package_mirror: PackageMirrorSettings | None = None,
+        guardrails: Guardrails | None = None,
         access_logs_bucket: s3.IBucket,
         prefix: str,
         studio_domain: StudioDomain | None = None,
@@ -63,6 +66,24 @@ class TeamStack(Stack):
         Tags.of(self).add("team", team.name)
         if team.cost_center:
             Tags.of(self).add("cost-center", team.cost_center)
+
+        # Every role of the team is capped by the boundary; the aspect fails synth for a
+        # notebook that breaks the organisation's policy, naming the team and notebook.
+        limits = (guardrails or Guardrails()).merged(team.guardrails)
+        self.permissions_boundary = NotebookPermissionsBoundary(
+            self,
+            "PermissionsBoundary",
+            subnet_ids=network.notebook_subnets().subnet_ids,
+            allowed_instance_types=limits.allowed_instance_types,
+        )
+        iam.PermissionsBoundary.of(self).apply(self.permissions_boundary.policy)
+        Aspects.of(self).add(
+            NotebookGuardrails(
+                owner=f"team {team.name}",
+                allowed_instance_types=limits.allowed_instance_types,
+                max_volume_size_gib=limits.max_volume_size_gib,
+            )
+        )
 
         self.key = new_key(
             self,
@@ -115,6 +136,15 @@ class TeamStack(Stack):
             ],
         )
 
+        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
+            acknowledge(
+                self.bucket,
+                f"{pack}-S3BucketReplicationEnabled",
+                "Replication needs a destination bucket in another Region or account that "
+                "the organisation's backup design owns; here the data is protected by "
+                "versioning, a customer-managed key and DeletionPolicy Retain (see "
+                "docs/SECURITY.md).",
+            )
         acknowledge_wildcard_resource(
             self.data_policy,
             self.bucket.arn_for_objects("*"),

@@ -126,7 +126,7 @@ def test_unknown_key_suggests_the_right_one():
     data["teams"][0]["notebook"] = data["teams"][0].pop("notebooks")
     lines = errors_of(data)
     assert (
-        "teams.yaml: teams[0].notebook: unknown field (did you mean 'notebooks'?); allowed fields: name, cost_center, notebook_defaults, setup, notebooks, studio"
+        "teams.yaml: teams[0].notebook: unknown field (did you mean 'notebooks'?); allowed fields: name, cost_center, notebook_defaults, setup, notebooks, studio, guardrails"
         in lines
     )
     assert "teams.yaml: teams[0].notebooks: missing; this field is required" in lines

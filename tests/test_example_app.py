@@ -60,14 +60,17 @@ def test_cfn_lint_reports_nothing(example: Synthesized):
 
 
 @pytest.fixture(scope="module")
-def nag_report(example: Synthesized) -> dict:
+def nag_reports(example: Synthesized) -> dict[str, dict]:
     report = json.loads((example.outdir / "validation-report.json").read_text())
-    return next(r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions")
+    return {r["pluginName"]: r for r in report["pluginReports"]}
 
 
-def test_cdk_nag_aws_solutions_has_no_unsuppressed_findings(nag_report):
-    assert nag_report["conclusion"] == "success"
-    assert nag_report["violations"] == []
+@pytest.mark.parametrize(
+    "pack", ["AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"]
+)
+def test_cdk_nag_pack_has_no_unsuppressed_findings(nag_reports, pack):
+    assert nag_reports[pack]["conclusion"] == "success"
+    assert nag_reports[pack]["violations"] == []
 
 
 NAG_PACKS = ("AwsSolutions::", "HIPAA.Security::", "NIST.800.53.R5::", "PCI.DSS.321::")
@@ -88,7 +91,7 @@ def _acknowledgments(example: Synthesized) -> list[tuple[str, str, str]]:
     return found
 
 
-def test_suppressions_are_scoped_reasoned_and_never_sm1_to_sm3(example: Synthesized, nag_report):
+def test_suppressions_are_scoped_reasoned_and_never_sm1_to_sm3(example: Synthesized, nag_reports):
     acks = _acknowledgments(example)
     assert acks, "expected the scoped IAM5 acknowledgments of the notebook policies"
     for path, rule, reason in acks:
@@ -99,7 +102,9 @@ def test_suppressions_are_scoped_reasoned_and_never_sm1_to_sm3(example: Synthesi
                 f"IAM5 acknowledged without applies_to: {rule}"
             )
         assert len(reason) >= 60, f"reason too thin for {rule} at {path}: {reason!r}"
-    suppressed = {v["ruleName"] for v in nag_report["suppressedViolations"]}
+    suppressed = {
+        v["ruleName"] for r in nag_reports.values() for v in r.get("suppressedViolations", [])
+    }
     assert not any(re.match(r"AwsSolutions-SM[123]\b", r) for r in suppressed)
     # Every acknowledgment matches a real finding: none is stale.
     assert {rule.split("::", 1)[1] for _, rule, _ in acks} == suppressed
@@ -168,10 +173,11 @@ def test_team_policies_name_only_their_own_resources(example: Synthesized):
         docs = _policy_documents(template)
         assert docs
         text = json.dumps(docs)
-        # Only resources of this stack are referenced, and outputs of the shared Studio
-        # stack only (the domain's ID, ARN and key, in the Studio role's policy) ...
+        # Only resources of this stack are referenced, and outputs of the shared stacks
+        # only (the domain's ID, ARN and key in the Studio role's policy; the platform's
+        # subnets in the permissions boundary) ...
         assert _references(docs) <= set(template["Resources"])
-        assert _stack_outputs(docs) <= {studio.stack_name}
+        assert _stack_outputs(docs) <= {studio.stack_name, example.built.platform.stack_name}
         assert "Fn::ImportValue" not in text
         # ... and no literal ARN or name of another team's notebooks, key or stack.
         for other in teams:

@@ -1,0 +1,162 @@
+"""A permissions boundary that keeps every notebook a role creates inside the guardrails."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ._compliance import acknowledge
+from ._validation import Problems
+from .notebook_instance import INSTANCE_TYPE_ALLOWED, INSTANCE_TYPE_PATTERN
+
+
+class NotebookPermissionsBoundary(Construct):
+    """A customer-managed policy to use as the permissions boundary of team roles.
+
+    A boundary caps what a role's own policies can grant: the policy allows everything
+    (so it takes nothing away by itself) and denies creating or updating a notebook
+    instance unless direct internet access and root access are disabled, it is placed in
+    one of ``subnet_ids``, its volume has a KMS key and (when ``allowed_instance_types`` is
+    given) its instance type is allowed. It also denies removing or changing any role's
+    permissions boundary, so the guardrail cannot be lifted from inside.
+
+    Attributes:
+        policy: The ``iam.ManagedPolicy``; pass it to ``iam.PermissionsBoundary.of(scope).apply``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        subnet_ids: Sequence[str],
+        allowed_instance_types: Sequence[str] | None = None,
+        description: str | None = None,
+    ) -> None:
+        """Create the boundary policy.
+
+        Args:
+            subnet_ids: Subnets notebooks may be placed in (the platform's), at least one.
+            allowed_instance_types: Instance types notebooks may use. Default: any type.
+            description: Policy description. Default: says what it guards.
+        """
+        super().__init__(scope, id)
+        p = Problems(self)
+        if not subnet_ids:
+            p.add("subnet_ids", list(subnet_ids), "at least one subnet ID")
+        if allowed_instance_types is not None:
+            if not allowed_instance_types:
+                p.add("allowed_instance_types", [], "at least one type, or None for any")
+            for i, itype in enumerate(allowed_instance_types):
+                p.pattern(
+                    f"allowed_instance_types[{i}]",
+                    itype,
+                    INSTANCE_TYPE_PATTERN,
+                    INSTANCE_TYPE_ALLOWED,
+                )
+        p.raise_if_any()
+
+        create = ["sagemaker:CreateNotebookInstance"]
+        update = ["sagemaker:UpdateNotebookInstance"]
+
+        # On create, a missing key means the service default (internet and root enabled,
+        # no VPC): the strict operators deny it. On update, unchanged settings are absent
+        # from the request, so only values that are present are checked (...IfExists).
+        # ForAnyValue operators are false for an absent key.
+        def deny(sid: str, actions: list[str], condition: dict) -> iam.PolicyStatement:
+            return iam.PolicyStatement(
+                sid=sid,
+                effect=iam.Effect.DENY,
+                actions=actions,
+                resources=["*"],
+                conditions=condition,
+            )
+
+        statements = [
+            iam.PolicyStatement(
+                sid="AllowWhatIdentityPoliciesGrant", actions=["*"], resources=["*"]
+            ),
+            deny(
+                "DenyNotebookWithDirectInternet",
+                create,
+                {"StringNotEquals": {"sagemaker:DirectInternetAccess": "Disabled"}},
+            ),
+            deny(
+                "DenyNotebookWithRootAccess",
+                create,
+                {"StringNotEquals": {"sagemaker:RootAccess": "Disabled"}},
+            ),
+            deny(
+                "DenyEnablingRootAccess",
+                update,
+                {"StringNotEqualsIfExists": {"sagemaker:RootAccess": "Disabled"}},
+            ),
+            deny(
+                "DenyNotebookOutsidePlatformSubnets",
+                create,
+                {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSubnets": list(subnet_ids)}},
+            ),
+            deny("DenyNotebookWithoutSubnet", create, {"Null": {"sagemaker:VpcSubnets": "true"}}),
+            deny(
+                "DenyNotebookWithoutVolumeKey", create, {"Null": {"sagemaker:VolumeKmsKey": "true"}}
+            ),
+            iam.PolicyStatement(
+                sid="DenyChangingBoundaries",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "iam:DeleteRolePermissionsBoundary",
+                    "iam:PutRolePermissionsBoundary",
+                    "iam:DeleteUserPermissionsBoundary",
+                    "iam:PutUserPermissionsBoundary",
+                ],
+                resources=["*"],
+            ),
+        ]
+        if allowed_instance_types:
+            statements.insert(
+                1,
+                deny(
+                    "DenyInstanceTypesNotAllowed",
+                    create + update,
+                    {
+                        "ForAnyValue:StringNotEquals": {
+                            "sagemaker:InstanceTypes": list(allowed_instance_types)
+                        }
+                    },
+                ),
+            )
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Resource",
+            description=description
+            or "Permissions boundary: notebooks only without internet or root, in the "
+            "platform's subnets, with a volume key and an allowed instance type",
+            statements=statements,
+        )
+        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
+            for rule in (
+                "IAMPolicyNoStatementsWithAdminAccess",
+                "IAMPolicyNoStatementsWithFullAccess",
+            ):
+                acknowledge(
+                    self.policy,
+                    f"{pack}-{rule}",
+                    "Used only as a permissions boundary, which never grants access: effective "
+                    "permissions are the intersection with each role's own least-privilege "
+                    "policies; this policy only adds the Deny guardrails.",
+                )
+        acknowledge(
+            self.policy,
+            "AwsSolutions-IAM5[Action::*]",
+            "Permissions boundary: the Allow-all is intersected with each role's own "
+            "least-privilege policies and grants nothing by itself; the Deny statements are "
+            "the guardrail.",
+        )
+        acknowledge(
+            self.policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Permissions boundary: '*' resources in the Allow-all (intersected with the "
+            "role's own policies) and in the Denies, which must cover every notebook.",
+        )
