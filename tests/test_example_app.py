@@ -22,6 +22,9 @@ STATEFUL_TYPES = (
     "AWS::SageMaker::Domain",
     "AWS::ECR::Repository",
     "AWS::SageMaker::StudioLifecycleConfig",
+    # The package mirror's domain and repositories hold the cached packages.
+    "AWS::CodeArtifact::Domain",
+    "AWS::CodeArtifact::Repository",
 )
 
 
