@@ -65,3 +65,25 @@ def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> ec2.
     """``vpc.select_subnets`` for a ``SubnetSelection`` object (Python passes its fields)."""
     # jsii structs keep their fields in ``_values``; select_subnets takes them as keywords.
     return vpc.select_subnets(**(selection._values if selection else {}))
+
+
+def service_role(
+    scope: Construct,
+    *,
+    service: str,
+    description: str,
+    policy_description: str,
+    statements: list[iam.PolicyStatement] | None = None,
+) -> tuple[iam.Role, iam.ManagedPolicy]:
+    """A role ``service`` assumes, with its permissions in a customer-managed policy.
+
+    The construct IDs are ``Role`` and ``Policy`` under ``scope``. Customer-managed
+    rather than inline, because the HIPAA/NIST/PCI packs reject inline policies.
+    """
+    role = iam.Role(
+        scope, "Role", assumed_by=iam.ServicePrincipal(service), description=description
+    )
+    policy = iam.ManagedPolicy(
+        scope, "Policy", description=policy_description, roles=[role], statements=statements
+    )
+    return role, policy

@@ -25,7 +25,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ._compliance import acknowledge_wildcard_resource
-from ._defaults import NOTEBOOK_LOG_GROUP_NAME, new_key, select_subnets
+from ._defaults import NOTEBOOK_LOG_GROUP_NAME, new_key, select_subnets, service_role
 from ._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
 from ._validation import Problems, is_token
 from .notebook_lifecycle_config import NotebookLifecycleConfig
@@ -201,17 +201,11 @@ class NotebookInstance(Construct):
 
         self.policy: iam.ManagedPolicy | None = None
         if role is None:
-            created = iam.Role(
+            created, self.policy = service_role(
                 self,
-                "Role",
-                assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                service="sagemaker.amazonaws.com",
                 description=f"Execution role of SageMaker notebook {name}",
-            )
-            self.policy = iam.ManagedPolicy(
-                self,
-                "Policy",
-                description=f"Least-privilege permissions of SageMaker notebook {name}",
-                roles=[created],
+                policy_description=f"Least-privilege permissions of SageMaker notebook {name}",
                 statements=self._base_statements(stack, name),
             )
             role = created

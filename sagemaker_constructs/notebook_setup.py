@@ -246,17 +246,11 @@ def _fragment_call(fragment: str, values: dict[str, str]) -> str:
     return f'(\n{_exports(values)}{interpreter} "${{SMC_WORK_DIR}}/fragments/{fragment}"\n)\n'
 
 
-class NotebookSetup:
-    """Steps for a notebook, composed into on-create and on-start scripts.
-
-    Attributes:
-        steps: The steps, in the order given.
-    """
+class _StepList:
+    """Steps in the order given, and their problems named after the step."""
 
     def __init__(self, steps: Sequence[Step]) -> None:
         self.steps: tuple[Step, ...] = tuple(steps)
-
-    # -- validation --
 
     def problems(self) -> list[tuple[str, object, str]]:
         """Every invalid step field as (field, value, allowed); empty when valid.
@@ -267,6 +261,19 @@ class NotebookSetup:
             (f"steps[{i}] ({_label(self.steps[i])}).{attr}", value, allowed)
             for i, attr, value, allowed in self.step_problems()
         ]
+
+    def step_problems(self) -> list[tuple[int, str, object, str]]:
+        raise NotImplementedError
+
+
+class NotebookSetup(_StepList):
+    """Steps for a notebook, composed into on-create and on-start scripts.
+
+    Attributes:
+        steps: The steps, in the order given.
+    """
+
+    # -- validation --
 
     def step_problems(self) -> list[tuple[int, str, object, str]]:
         """Every invalid step field as (step index, field, value, allowed)."""

@@ -24,7 +24,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ._compliance import acknowledge_wildcard_resource
-from ._defaults import new_key, select_subnets
+from ._defaults import new_key, select_subnets, service_role
 from ._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
 from ._validation import Problems, is_token
 from .notebook_instance import INSTANCE_TYPE_ALLOWED, INSTANCE_TYPE_PATTERN
@@ -297,16 +297,11 @@ class StudioDomain(Construct):
 
         self.policy: iam.ManagedPolicy | None = None
         if execution_role is None:
-            created = iam.Role(
+            created, self.policy = service_role(
                 self,
-                "Role",
-                assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                service="sagemaker.amazonaws.com",
                 description=f"Default execution role of Studio domain {name} (no data access)",
-            )
-            self.policy = iam.ManagedPolicy(
-                self,
-                "Policy",
-                description=f"Use Studio domain {name}: own private spaces and apps only",
+                policy_description=f"Use Studio domain {name}: own private spaces and apps only",
             )
             self.configure_execution_role(created, self.policy)
             execution_role = created

@@ -26,7 +26,6 @@ Example::
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
 from typing import Final
 
 from .notebook_setup import (
@@ -39,12 +38,12 @@ from .notebook_setup import (
     NotebookSetup,
     PackageIndex,
     PackageInstall,
-    Step,
     _bundle,
     _fragment_call,
     _Script,
     _Shell,
     _slug,
+    _StepList,
 )
 
 #: Kernels of a Studio app a PackageInstall may target: ``python3`` is the image's default
@@ -55,27 +54,12 @@ STUDIO_APP_TYPES: Final = ("JupyterLab", "CodeEditor")
 _STEP_TYPES = "a PackageIndex, ConnectivityCheck, PackageInstall or CustomStep"
 
 
-class StudioSetup:
+class StudioSetup(_StepList):
     """Steps for a Studio app, composed into its start script.
 
     Attributes:
         steps: The steps, in the order given.
     """
-
-    def __init__(self, steps: Sequence[Step]) -> None:
-        self.steps: tuple[Step, ...] = tuple(steps)
-
-    # -- validation --
-
-    def problems(self) -> list[tuple[str, object, str]]:
-        """Every invalid step field as (field, value, allowed); empty when valid.
-
-        Fields are named ``steps[i] (<step label>).<field>`` so the message names the step.
-        """
-        return [
-            (f"steps[{i}] ({getattr(self.steps[i], 'label', '?')}).{attr}", value, allowed)
-            for i, attr, value, allowed in self.step_problems()
-        ]
 
     def step_problems(self) -> list[tuple[int, str, object, str]]:
         """Every invalid step field as (step index, field, value, allowed).
