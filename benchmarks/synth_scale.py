@@ -2,15 +2,21 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/synth_scale.py                  # 1, 10 and 100 teams
-    .venv/bin/python benchmarks/synth_scale.py --sizes 1,10,100,300 --repeat 3
+    .venv/bin/python benchmarks/synth_scale.py                  # 1, 10, 100 and 300 teams
+    .venv/bin/python benchmarks/synth_scale.py --sizes 1,10 --repeat 5
 
-What is compared, for each size (number of teams, 3 notebooks each):
+What is compared, for each size (number of teams, 3 notebooks each). The generated
+config has what both variants can declare alike: teams without ``studio`` or ``setup``
+sections (so each team's lifecycle configuration is the default kernel-registering
+script), no guardrails, and a platform without Studio or a package mirror; each team
+still gets its key, bucket, data policy, permissions boundary and lifecycle
+configuration. 3 notebooks a team never need a second team stack.
 
 ``library + cdk-nag``
     The example app as ``app.py`` builds it: a config dict generated here, validated
     with ``stacks.parse_config``, then ``stacks.build_app`` and
-    ``stacks.register_compliance_checks`` (cdk-nag's AwsSolutions pack runs during synth).
+    ``stacks.register_compliance_checks``: cdk-nag's AwsSolutions, HIPAA, NIST and PCI
+    packs and the CloudFormation limits check run during synth.
 ``library, no cdk-nag``
     The same app without ``register_compliance_checks``, so the cost of cdk-nag shows.
     ``stacks`` still imports ``cdk_nag`` (and so loads its jsii assembly): only the
@@ -20,12 +26,15 @@ What is compared, for each size (number of teams, 3 notebooks each):
     ``Cfn*`` classes (plus ``Stack``, ``CfnOutput``, ``Fn`` and ``Aws``), as someone
     writing CloudFormation without the constructs would. It reads the same config dict
     without pydantic, imports neither ``stacks``, ``sagemaker_constructs`` nor
-    ``cdk_nag``, and runs no compliance checks. Two deliberate differences: the
-    custom resource that empties the VPC's default security group gets an inline
-    (``ZipFile``) handler, where aws-cdk-lib stages a file asset into the output
-    directory; and the cross-stack values use ``Fn::GetStackOutput`` written out, where
-    the library's stacks get it from CDK's weak cross-stack references (the
-    ``@aws-cdk/core:defaultCrossStackReferences`` flag of ``cdk.json``).
+    ``cdk_nag``, and runs no compliance checks. Like the library it gives every role a
+    customer-managed policy (never inline) and every team role the team's permissions
+    boundary. Deliberate differences: the custom resource that empties the VPC's
+    default security group gets an inline (``ZipFile``) Python handler, where
+    aws-cdk-lib stages a file asset into the output directory (and that handler's role
+    may also describe security groups); the cross-stack values use
+    ``Fn::GetStackOutput`` written out, where the library's stacks get it from CDK's
+    weak cross-stack references (the ``@aws-cdk/core:defaultCrossStackReferences`` flag
+    of ``cdk.json``); and logical IDs are the construct IDs, without CDK's hash suffix.
 
 For 1 team (and every other size measured) the resource types per stack and the number
 of outputs of both variants' templates are compared, and one line per size says
@@ -110,7 +119,7 @@ VARIANTS = {
     LIBRARY_NO_NAG: "library, no cdk-nag",
     L1_ONLY: "L1 only",
 }
-DEFAULT_SIZES = (1, 10, 100)
+DEFAULT_SIZES = (1, 10, 100, 300)
 NOTEBOOKS_PER_TEAM = 3  # users u1, u2 and u3 of make_config
 INSTANCE_TYPES = ("ml.t3.medium", "ml.m5.xlarge", "ml.g5.xlarge")
 VOLUME_SIZES_GIB = (20, 50, 100, 200)
@@ -258,6 +267,12 @@ def build_l1_app(app: Any, config: dict[str, Any]) -> None:
         )
         new_key.apply_removal_policy(retain)
         return new_key
+
+    def deny(sid: str, action: str | list[str], condition: dict | None) -> dict[str, Any]:
+        statement = {"Sid": sid, "Effect": "Deny", "Action": action, "Resource": "*"}
+        if condition:
+            statement["Condition"] = condition
+        return statement
 
     def tls_only(bucket: s3.CfnBucket) -> dict[str, Any]:
         return {
@@ -484,12 +499,15 @@ def build_l1_app(app: Any, config: dict[str, Any]) -> None:
         platform,
         "FlowLogRole",
         assume_role_policy_document=assume_role("vpc-flow-logs.amazonaws.com"),
-        tags=tags({"Name": f"{platform.stack_name}/FlowLog"}),
+        description="Delivers the notebook VPC's flow logs to CloudWatch Logs",
+        tags=tags(),
     )
-    iam.CfnPolicy(
+    # Customer-managed rather than inline: the HIPAA/NIST/PCI packs reject inline policies.
+    iam.CfnManagedPolicy(
         platform,
-        "FlowLogRolePolicy",
-        policy_name="FlowLogDelivery",
+        "FlowLogPolicy",
+        description="Write the notebook VPC's flow logs to their log group",
+        path="/",
         roles=[flow_log_role.ref],
         policy_document=document(
             {
@@ -665,6 +683,85 @@ def build_l1_app(app: Any, config: dict[str, Any]) -> None:
             tags=tags(team_tags),
         )
 
+        # Caps every role of the team: notebooks only without internet or root, in the
+        # platform's subnets, with a volume key (and of an allowed type, with guardrails).
+        boundary_statements: list[dict[str, Any]] = [
+            {
+                "Sid": "AllowWhatIdentityPoliciesGrant",
+                "Effect": "Allow",
+                "Action": "*",
+                "Resource": "*",
+            },
+            deny(
+                "DenyNotebookWithDirectInternet",
+                "sagemaker:CreateNotebookInstance",
+                {"StringNotEquals": {"sagemaker:DirectInternetAccess": "Disabled"}},
+            ),
+            deny(
+                "DenyNotebookWithRootAccess",
+                "sagemaker:CreateNotebookInstance",
+                {"StringNotEquals": {"sagemaker:RootAccess": "Disabled"}},
+            ),
+            deny(
+                "DenyEnablingRootAccess",
+                "sagemaker:UpdateNotebookInstance",
+                {"StringNotEqualsIfExists": {"sagemaker:RootAccess": "Disabled"}},
+            ),
+            deny(
+                "DenyNotebookOutsidePlatformSubnets",
+                "sagemaker:CreateNotebookInstance",
+                {
+                    "ForAnyValue:StringNotEquals": {
+                        "sagemaker:VpcSubnets": [
+                            from_platform(f"NotebookSubnet{i + 1}Id") for i in range(len(subnets))
+                        ]
+                    }
+                },
+            ),
+            deny(
+                "DenyNotebookWithoutSubnet",
+                "sagemaker:CreateNotebookInstance",
+                {"Null": {"sagemaker:VpcSubnets": "true"}},
+            ),
+            deny(
+                "DenyNotebookWithoutVolumeKey",
+                "sagemaker:CreateNotebookInstance",
+                {"Null": {"sagemaker:VolumeKmsKey": "true"}},
+            ),
+        ]
+        allowed_types = (team.get("guardrails") or settings.get("guardrails") or {}).get(
+            "allowed_instance_types"
+        )
+        if allowed_types:
+            boundary_statements.insert(
+                1,
+                deny(
+                    "DenyInstanceTypesNotAllowed",
+                    ["sagemaker:CreateNotebookInstance", "sagemaker:UpdateNotebookInstance"],
+                    {"ForAnyValue:StringNotEquals": {"sagemaker:InstanceTypes": allowed_types}},
+                ),
+            )
+        boundary_statements.append(
+            deny(
+                "DenyChangingBoundaries",
+                [
+                    "iam:DeleteRolePermissionsBoundary",
+                    "iam:DeleteUserPermissionsBoundary",
+                    "iam:PutRolePermissionsBoundary",
+                    "iam:PutUserPermissionsBoundary",
+                ],
+                None,
+            )
+        )
+        boundary = iam.CfnManagedPolicy(
+            stack,
+            "PermissionsBoundary",
+            description="Permissions boundary: notebooks only without internet or root, in "
+            "the platform's subnets, with a volume key and an allowed instance type",
+            path="/",
+            policy_document=document(*boundary_statements),
+        )
+
         roles: list[iam.CfnRole] = []
         log_group_arn = (
             f"arn:{cdk.Aws.PARTITION}:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:"
@@ -679,6 +776,7 @@ def build_l1_app(app: Any, config: dict[str, Any]) -> None:
                 f"Notebook-{user}-Role",
                 assume_role_policy_document=assume_role("sagemaker.amazonaws.com"),
                 description=f"Execution role of SageMaker notebook {name}",
+                permissions_boundary=boundary.ref,
                 tags=tags(team_tags, {"owner": user}),
             )
             roles.append(role)
@@ -1014,7 +1112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sizes",
         type=parse_sizes,
         default=list(DEFAULT_SIZES),
-        help="comma-separated team counts (default: 1,10,100)",
+        help="comma-separated team counts (default: 1,10,100,300)",
     )
     parser.add_argument(
         "--repeat",

@@ -8,8 +8,10 @@ fixes every mistake in one round instead of one per synth.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +50,28 @@ class ConstructValidationError(ValueError):
 
 def is_token(value: Any) -> bool:
     """True when ``value`` is (or contains) an unresolved CDK token."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return False  # NaN/inf are never tokens, and jsii cannot carry them
     if isinstance(value, str | int | float):
         return Token.is_unresolved(value)
     if isinstance(value, list | tuple):
         return any(is_token(v) for v in value)
     return False
+
+
+def _tag_text_ok(text: str) -> bool:
+    return all(c in " _.:/=+-@" or unicodedata.category(c)[0] in "LNZ" for c in text)
+
+
+def tag_problem(key: Any, value: Any) -> str | None:
+    """What is wrong with one AWS tag, or ``None`` when it is valid."""
+    if not isinstance(key, str) or not isinstance(value, str):
+        return "a string key and a string value"
+    if not 1 <= len(key) <= 128 or key.lower().startswith("aws:") or not _tag_text_ok(key):
+        return "a key of 1 to 128 letters, digits, spaces or _.:/=+-@ not starting with 'aws:'"
+    if len(value) > 256 or not _tag_text_ok(value):
+        return "a value of at most 256 letters, digits, spaces or _.:/=+-@"
+    return None
 
 
 class Problems:
@@ -83,8 +102,15 @@ class Problems:
         allowed: str,
         *,
         max_length: int | None = None,
+        required: bool = False,
     ) -> None:
-        """Check a string against ``regex`` (full match) and an optional length cap."""
+        """Check a string against ``regex`` (full match) and an optional length cap.
+
+        ``None`` is skipped unless ``required``; tokens are always skipped.
+        """
+        if value is None and required:
+            self.add(prop, value, allowed)
+            return
         if value is None or is_token(value):
             return
         if not isinstance(value, str) or not regex.fullmatch(value):
@@ -92,12 +118,38 @@ class Problems:
         elif max_length is not None and len(value) > max_length:
             self.add(prop, value, f"at most {max_length} characters (got {len(value)})")
 
-    def one_of(self, prop: str, value: str | None, allowed: Iterable[str]) -> None:
-        if value is None or is_token(value):
-            return
+    def one_of(
+        self, prop: str, value: str | None, allowed: Iterable[str], *, required: bool = False
+    ) -> None:
         options = list(allowed)
-        if value not in options:
+        if value is None and not required:
+            return
+        if value is not None and is_token(value):
+            return
+        if not isinstance(value, str) or value not in options:
             self.add(prop, value, "one of " + ", ".join(repr(o) for o in options))
+
+    def boolean(self, prop: str, value: Any) -> None:
+        """Flags must be real booleans: ``"false"`` is truthy and would enable the option."""
+        if not isinstance(value, bool):
+            self.add(prop, value, "True or False")
+
+    def tags(self, prop: str, tags: Any) -> None:
+        """AWS tag rules: at most 50; keys 1-128 and values 0-256 characters of letters,
+        digits, spaces and ``_.:/=+-@``; keys not starting with ``aws:``."""
+        if tags is None:
+            return
+        if not isinstance(tags, Mapping):
+            self.add(prop, tags, "a mapping of tag keys to values")
+            return
+        if len(tags) > 50:
+            self.add(prop, f"{len(tags)} tags", "at most 50")
+        for key, value in tags.items():
+            if is_token(key) or is_token(value):
+                continue
+            problem = tag_problem(key, value)
+            if problem:
+                self.add(f"{prop}[{key!r}]", value, problem)
 
     def max_items(self, prop: str, values: Sequence[Any] | None, limit: int) -> None:
         if values is not None and len(values) > limit:

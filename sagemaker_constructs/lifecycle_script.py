@@ -52,6 +52,17 @@ class LifecycleScript:
                 stored elsewhere, e.g. as an S3 asset).
         """
         found: list[tuple[str, str]] = []
+        if not isinstance(self.text, str):
+            return [(f"a {type(self.text).__name__}", "the script as a string")]
+        try:
+            self.text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return [
+                (
+                    f"a character that is not valid UTF-8 at offset {exc.start} of {self.source}",
+                    "UTF-8 text",
+                )
+            ]
         if not self.text.strip():
             found.append(("an empty script", "a non-empty script"))
         crlf_lines = [n for n, line in enumerate(self.text.split("\n"), 1) if line.endswith("\r")]

@@ -26,6 +26,7 @@ from constructs import Construct
 
 from ._compliance import acknowledge_wildcard_resource
 from ._defaults import NOTEBOOK_LOG_GROUP_NAME, new_key, select_subnets, service_role
+from ._instance_types import NOTEBOOK_INSTANCE_TYPES
 from ._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
 from ._validation import Problems, is_token
 from .notebook_lifecycle_config import NotebookLifecycleConfig
@@ -45,7 +46,25 @@ MAX_ADDITIONAL_CODE_REPOSITORIES: Final = 3
 INSTANCE_TYPE_PATTERN: Final = re.compile(
     r"ml\.[a-z][a-z0-9]*(-[a-z0-9]+)*\.(medium|large|xlarge|[1-9][0-9]*xlarge)"
 )
-INSTANCE_TYPE_ALLOWED: Final = "ml.<family>.<size>, e.g. ml.t3.medium or ml.g5.2xlarge"
+INSTANCE_TYPE_ALLOWED: Final = (
+    "a notebook instance type SageMaker offers, ml.<family>.<size>, e.g. ml.t3.medium or "
+    "ml.g5.2xlarge (NOTEBOOK_INSTANCE_TYPES lists them)"
+)
+_REMOVAL_POLICIES: Final = (
+    RemovalPolicy.RETAIN,
+    RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    RemovalPolicy.DESTROY,
+)
+
+
+def check_instance_type(problems: Problems, prop: str, value: object) -> None:
+    """A notebook instance type must be one SageMaker offers (tokens are not checked)."""
+    if isinstance(value, str) and is_token(value):
+        return
+    if not isinstance(value, str) or value not in NOTEBOOK_INSTANCE_TYPES:
+        problems.add(prop, value, INSTANCE_TYPE_ALLOWED)
+
+
 CODE_REPOSITORY_PATTERN: Final = re.compile(r"https://[^/\s]+(/\S*)?|[a-zA-Z0-9](-*[a-zA-Z0-9])*")
 CODE_REPOSITORY_ALLOWED: Final = (
     "an https:// Git URL, or the name of an AWS::SageMaker::CodeRepository "
@@ -155,9 +174,12 @@ class NotebookInstance(Construct):
             default_code_repository=default_code_repository,
             additional_code_repositories=additional_code_repositories,
             allow_direct_internet=allow_direct_internet,
+            allow_root_access=allow_root_access,
+            create_outputs=create_outputs,
             minimum_instance_metadata_service_version=minimum_instance_metadata_service_version,
             accelerator_types=accelerator_types,
             tags=tags,
+            removal_policy=removal_policy,
         )
         self._warn(
             instance_type=instance_type,
@@ -360,12 +382,15 @@ class NotebookInstance(Construct):
         default_code_repository: str | None,
         additional_code_repositories: Sequence[str],
         allow_direct_internet: bool,
+        allow_root_access: bool,
+        create_outputs: bool,
         minimum_instance_metadata_service_version: str,
         accelerator_types: Sequence[str],
         tags: Mapping[str, str] | None,
+        removal_policy: RemovalPolicy,
     ) -> None:
         p = Problems(self)
-        p.pattern("instance_type", instance_type, INSTANCE_TYPE_PATTERN, INSTANCE_TYPE_ALLOWED)
+        check_instance_type(p, "instance_type", instance_type)
         p.pattern(
             "notebook_instance_name",
             notebook_instance_name,
@@ -385,7 +410,17 @@ class NotebookInstance(Construct):
                 )
             else:
                 p.one_of("platform_identifier", platform_identifier, SUPPORTED_PLATFORMS)
-        if vpc is None and not allow_direct_internet:
+        p.boolean("allow_direct_internet", allow_direct_internet)
+        p.boolean("allow_root_access", allow_root_access)
+        p.boolean("create_outputs", create_outputs)
+        if removal_policy not in _REMOVAL_POLICIES:
+            p.add(
+                "removal_policy",
+                removal_policy,
+                "RemovalPolicy.RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY (a notebook "
+                "and its key have no snapshots)",
+            )
+        if vpc is None and allow_direct_internet is not True:
             p.add(
                 "vpc",
                 None,
@@ -398,6 +433,7 @@ class NotebookInstance(Construct):
             "minimum_instance_metadata_service_version",
             minimum_instance_metadata_service_version,
             ("1", "2"),
+            required=True,
         )
         p.pattern(
             "default_code_repository",
@@ -418,8 +454,13 @@ class NotebookInstance(Construct):
                 CODE_REPOSITORY_PATTERN,
                 CODE_REPOSITORY_ALLOWED,
                 max_length=1024,
+                required=True,
             )
-        repos = [r for r in (default_code_repository, *additional_code_repositories) if r]
+        repos = [
+            r
+            for r in (default_code_repository, *additional_code_repositories)
+            if isinstance(r, str) and r
+        ]
         if len(set(repos)) != len(repos):
             p.add("additional_code_repositories", repos, "each repository at most once")
         if accelerator_types:
@@ -429,15 +470,7 @@ class NotebookInstance(Construct):
                 "none (Amazon Elastic Inference is no longer offered; choose a GPU "
                 "instance_type instead)",
             )
-        if tags:
-            p.max_items("tags", list(tags), 50)
-            for key in tags:
-                if not is_token(key) and (not key or len(key) > 128 or key.startswith("aws:")):
-                    p.add(
-                        f"tags[{key!r}]",
-                        key,
-                        "a key of 1 to 128 characters not starting with 'aws:'",
-                    )
+        p.tags("tags", tags)
         p.raise_if_any()
 
     def _warn(

@@ -86,6 +86,9 @@ class NotebookLifecycleConfig(Construct):
         """
         super().__init__(scope, id)
         problems = Problems(self)
+        if setup is not None and not isinstance(setup, NotebookSetup):
+            problems.add("setup", type(setup).__name__, "a NotebookSetup")
+            setup = None
         if setup is not None:
             if on_create is not None or on_start is not None:
                 problems.add("setup", "given with on_create/on_start", "either setup or scripts")
@@ -102,6 +105,13 @@ class NotebookLifecycleConfig(Construct):
         assets_ok, why_not = self._assets_allowed(allow_s3_asset)
         for prop, script in (("on_create", on_create), ("on_start", on_start)):
             if script is None:
+                continue
+            if not isinstance(script, LifecycleScript):
+                problems.add(
+                    prop,
+                    type(script).__name__,
+                    "a LifecycleScript, e.g. LifecycleScript.from_text(...) or .from_file(...)",
+                )
                 continue
             for value, allowed in script.problems(allow_oversize=assets_ok):
                 problems.add(prop, value, allowed if assets_ok else f"{allowed}; {why_not}")

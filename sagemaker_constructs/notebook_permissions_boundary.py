@@ -9,7 +9,7 @@ from constructs import Construct
 
 from ._compliance import acknowledge
 from ._validation import Problems
-from .notebook_instance import INSTANCE_TYPE_ALLOWED, INSTANCE_TYPE_PATTERN
+from .notebook_instance import check_instance_type
 
 
 class NotebookPermissionsBoundary(Construct):
@@ -50,12 +50,7 @@ class NotebookPermissionsBoundary(Construct):
             if not allowed_instance_types:
                 p.add("allowed_instance_types", [], "at least one type, or None for any")
             for i, itype in enumerate(allowed_instance_types):
-                p.pattern(
-                    f"allowed_instance_types[{i}]",
-                    itype,
-                    INSTANCE_TYPE_PATTERN,
-                    INSTANCE_TYPE_ALLOWED,
-                )
+                check_instance_type(p, f"allowed_instance_types[{i}]", itype)
         p.raise_if_any()
 
         create = ["sagemaker:CreateNotebookInstance"]

@@ -42,7 +42,12 @@ _PIP_SPEC = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Z
 _CONDA_SPEC = re.compile(r"([A-Za-z0-9_.-]+::)?[A-Za-z0-9][A-Za-z0-9._-]*={1,2}[A-Za-z0-9.+!_*-]+")
 _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*)?")
 _HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*)?")
-_CA_DOMAIN = re.compile(r"[a-z][a-z0-9-]{1,49}")
+_CA_DOMAIN = re.compile(r"[a-z][a-z0-9-]{0,48}[a-z0-9]")
+CA_DOMAIN_ALLOWED = (
+    "2 to 50 lower-case letters, digits and hyphens, starting with a letter and ending "
+    "with a letter or digit"
+)
+CA_REPOSITORY_ALLOWED = "2 to 100 letters, digits, '.', '_' or '-'"
 _CA_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,99}")
 
 PIP_ALLOWED = "a pinned pip requirement, name==version (e.g. pandas==2.2.3)"
@@ -278,145 +283,133 @@ class NotebookSetup(_StepList):
     def step_problems(self) -> list[tuple[int, str, object, str]]:
         """Every invalid step field as (step index, field, value, allowed)."""
         found: list[tuple[int, str, object, str]] = []
-        env_names = [s.name for s in self.steps if isinstance(s, CondaEnvironment)]
+        env_names = [
+            s.name
+            for s in self.steps
+            if isinstance(s, CondaEnvironment) and isinstance(s.name, str)
+        ]
         seen_singletons: set[type] = set()
         seen_envs: set[str] = set()
+        name_rule = "1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"
 
-        def add(i: int, step: object, attr: str, value: object, allowed: str) -> None:
+        def add(i: int, attr: str, value: object, allowed: str) -> None:
             found.append((i, attr, value, allowed))
 
-        def specs(i: int, step: object, attr: str, values: Sequence[str], rx, allowed) -> None:
-            if isinstance(values, str):
-                add(i, step, attr, values, "a list of specs, not one string")
+        def specs(i: int, attr: str, values: object, rx: re.Pattern[str], allowed: str) -> None:
+            if not isinstance(values, list | tuple):
+                add(
+                    i,
+                    attr,
+                    values,
+                    "a list of specs, not one string"
+                    if isinstance(values, str)
+                    else "a list of specs",
+                )
                 return
             for j, value in enumerate(values):
-                if not isinstance(value, str) or not rx.fullmatch(value):
-                    add(i, step, f"{attr}[{j}]", value, allowed)
+                if not _matches(rx, value):
+                    add(i, f"{attr}[{j}]", value, allowed)
+
+        def integer(i: int, attr: str, value: object, low: int, high: int) -> bool:
+            if _integer(value, low, high):
+                return True
+            add(i, attr, value, f"an integer from {low} to {high}")
+            return False
+
+        def flag(i: int, step: object, attr: str) -> None:
+            if hasattr(step, attr) and not isinstance(getattr(step, attr), bool):
+                add(i, attr, getattr(step, attr), "True or False")
+
+        def optional_text(i: int, attr: str, value: object, rx: re.Pattern[str], rule: str):
+            if value is not None and not _matches(rx, value):
+                add(i, attr, value, rule)
 
         for i, step in enumerate(self.steps):
             if not isinstance(step, Step):
                 add(
                     i,
-                    step,
                     "type",
                     type(step).__name__,
                     "a CondaEnvironment, PackageInstall, "
                     "IdleAutoStop, ConnectivityCheck, PackageIndex or CustomStep",
                 )
                 continue
+            for attr in ("optional", "detached", "ignore_connections"):
+                flag(i, step, attr)
             if isinstance(step, IdleAutoStop | PackageIndex):
                 if type(step) in seen_singletons:
-                    add(i, step, "type", type(step).__name__, "at most one per setup")
+                    add(i, "type", type(step).__name__, "at most one per setup")
                 seen_singletons.add(type(step))
             if isinstance(step, CondaEnvironment):
-                if not _ENV_NAME.fullmatch(step.name):
-                    add(
-                        i,
-                        step,
-                        "name",
-                        step.name,
-                        "1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
-                    )
+                if not _matches(_ENV_NAME, step.name):
+                    add(i, "name", step.name, name_rule)
                 elif step.name in BUILT_IN_KERNELS or step.name == "JupyterSystemEnv":
-                    add(i, step, "name", step.name, "a name that is not a built-in kernel's")
+                    add(i, "name", step.name, "a name that is not a built-in kernel's")
                 elif step.name in seen_envs:
-                    add(i, step, "name", step.name, "a name used by one CondaEnvironment only")
-                seen_envs.add(step.name)
-                if not _PYTHON_VERSION.fullmatch(step.python_version):
-                    add(i, step, "python_version", step.python_version, "3.<minor>, e.g. 3.11")
-                specs(i, step, "conda_packages", step.conda_packages, _CONDA_SPEC, CONDA_ALLOWED)
-                specs(i, step, "pip_packages", step.pip_packages, _PIP_SPEC, PIP_ALLOWED)
+                    add(i, "name", step.name, "a name used by one CondaEnvironment only")
+                else:
+                    seen_envs.add(step.name)
+                if not _matches(_PYTHON_VERSION, step.python_version):
+                    add(i, "python_version", step.python_version, "3.<minor>, e.g. 3.11")
+                specs(i, "conda_packages", step.conda_packages, _CONDA_SPEC, CONDA_ALLOWED)
+                specs(i, "pip_packages", step.pip_packages, _PIP_SPEC, PIP_ALLOWED)
             elif isinstance(step, PackageInstall):
-                if step.kernel not in BUILT_IN_KERNELS and step.kernel not in env_names:
+                if not isinstance(step.kernel, str) or (
+                    step.kernel not in BUILT_IN_KERNELS and step.kernel not in env_names
+                ):
                     allowed = "a built-in kernel (" + ", ".join(BUILT_IN_KERNELS) + ")"
-                    allowed += (
-                        " or a CondaEnvironment of this setup (" + ", ".join(env_names) + ")"
-                        if env_names
-                        else " or a CondaEnvironment of this setup (none)"
-                    )
-                    add(i, step, "kernel", step.kernel, allowed)
+                    allowed += " or a CondaEnvironment of this setup ("
+                    allowed += (", ".join(env_names) or "none") + ")"
+                    add(i, "kernel", step.kernel, allowed)
                 if not step.pip_packages and not step.conda_packages:
-                    add(i, step, "pip_packages/conda_packages", None, "at least one package")
-                specs(i, step, "conda_packages", step.conda_packages, _CONDA_SPEC, CONDA_ALLOWED)
-                specs(i, step, "pip_packages", step.pip_packages, _PIP_SPEC, PIP_ALLOWED)
+                    add(i, "pip_packages/conda_packages", None, "at least one package")
+                specs(i, "conda_packages", step.conda_packages, _CONDA_SPEC, CONDA_ALLOWED)
+                specs(i, "pip_packages", step.pip_packages, _PIP_SPEC, PIP_ALLOWED)
             elif isinstance(step, IdleAutoStop):
-                if not isinstance(step.idle_minutes, int) or not 5 <= step.idle_minutes <= 10080:
-                    add(i, step, "idle_minutes", step.idle_minutes, "an integer from 5 to 10080")
+                idle_ok = integer(i, "idle_minutes", step.idle_minutes, 5, 10080)
                 interval = step.check_interval_minutes
-                if not isinstance(interval, int) or not 1 <= interval <= 60:
-                    add(i, step, "check_interval_minutes", interval, "an integer from 1 to 60")
-                elif isinstance(step.idle_minutes, int) and 5 <= step.idle_minutes < interval:
+                interval_ok = integer(i, "check_interval_minutes", interval, 1, 60)
+                if interval_ok and idle_ok and step.idle_minutes < interval:
                     add(
                         i,
-                        step,
                         "check_interval_minutes",
                         interval,
                         f"at most idle_minutes ({step.idle_minutes})",
                     )
             elif isinstance(step, ConnectivityCheck):
-                if not isinstance(step.url, str) or not _HTTP_URL.fullmatch(step.url):
-                    add(i, step, "url", step.url, "an http:// or https:// URL")
-                if not isinstance(step.timeout_seconds, int) or not 1 <= step.timeout_seconds <= 30:
-                    add(i, step, "timeout_seconds", step.timeout_seconds, "an integer from 1 to 30")
+                if not _matches(_HTTP_URL, step.url):
+                    add(i, "url", step.url, "an http:// or https:// URL")
+                integer(i, "timeout_seconds", step.timeout_seconds, 1, 30)
             elif isinstance(step, CustomStep):
-                if not isinstance(step.name, str) or not _ENV_NAME.fullmatch(step.name):
-                    add(
-                        i,
-                        step,
-                        "name",
-                        step.name,
-                        "1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
-                    )
+                if not _matches(_ENV_NAME, step.name):
+                    add(i, "name", step.name, name_rule)
                 if not step.on_create and not step.on_start:
-                    add(i, step, "on_create/on_start", None, "at least one of them")
+                    add(i, "on_create/on_start", None, "at least one of them")
                 for attr in ("on_create", "on_start"):
-                    text = getattr(step, attr)
-                    if text is None:
-                        continue
-                    crlf = [n for n, line in enumerate(text.split("\n"), 1) if line.endswith("\r")]
-                    if crlf:
-                        add(
-                            i,
-                            step,
-                            attr,
-                            f"CRLF line endings on line(s) {crlf[:5]}",
-                            "LF line endings only",
-                        )
-                    if any(line.strip() == _STEP_END for line in text.splitlines()):
-                        add(i, step, attr, f"a line {_STEP_END}", "any other text")
+                    for value, allowed in _text_problems(getattr(step, attr)):
+                        add(i, attr, value, allowed)
             elif isinstance(step, PackageIndex):
                 ca = step.code_artifact_domain or step.code_artifact_repository
                 if bool(step.pip_index_url) == bool(ca):
                     add(
                         i,
-                        step,
                         "pip_index_url/code_artifact_domain",
                         step.pip_index_url or ca,
                         "either pip_index_url or code_artifact_domain with "
                         "code_artifact_repository",
                     )
-                if step.pip_index_url and not _HTTPS_URL.fullmatch(step.pip_index_url):
-                    add(i, step, "pip_index_url", step.pip_index_url, "an https:// URL")
+                optional_text(i, "pip_index_url", step.pip_index_url, _HTTPS_URL, "an https:// URL")
                 if ca:
-                    if not _CA_DOMAIN.fullmatch(step.code_artifact_domain or ""):
+                    if not _matches(_CA_DOMAIN, step.code_artifact_domain):
+                        add(i, "code_artifact_domain", step.code_artifact_domain, CA_DOMAIN_ALLOWED)
+                    if not _matches(_CA_REPOSITORY, step.code_artifact_repository):
                         add(
                             i,
-                            step,
-                            "code_artifact_domain",
-                            step.code_artifact_domain,
-                            "2 to 50 lower-case letters, digits and hyphens, "
-                            "starting with a letter",
-                        )
-                    if not _CA_REPOSITORY.fullmatch(step.code_artifact_repository or ""):
-                        add(
-                            i,
-                            step,
                             "code_artifact_repository",
                             step.code_artifact_repository,
-                            "2 to 100 letters, digits, '.', '_' or '-'",
+                            CA_REPOSITORY_ALLOWED,
                         )
-                if step.conda_channel and not _HTTPS_URL.fullmatch(step.conda_channel):
-                    add(i, step, "conda_channel", step.conda_channel, "an https:// URL")
+                optional_text(i, "conda_channel", step.conda_channel, _HTTPS_URL, "an https:// URL")
         return found
 
     # -- queries used by the constructs --
@@ -637,6 +630,34 @@ def unbundle(script: str) -> dict[str, str]:
     packed = base64.b64decode("".join(match.group(1).split()))
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(packed))) as tar:
         return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}  # type: ignore[union-attr]
+
+
+def _matches(rx: re.Pattern[str], value: object) -> bool:
+    return isinstance(value, str) and rx.fullmatch(value) is not None
+
+
+def _integer(value: object, low: int, high: int) -> bool:
+    # bool is an int subclass: True must not pass as 1.
+    return type(value) is int and low <= value <= high
+
+
+def _text_problems(text: object) -> list[tuple[object, str]]:
+    """Problems of a script fragment given as text (``None`` is no script)."""
+    if text is None:
+        return []
+    if not isinstance(text, str):
+        return [(type(text).__name__, "a string of bash")]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return [(f"a character that is not valid UTF-8 at offset {exc.start}", "UTF-8 text")]
+    found: list[tuple[object, str]] = []
+    crlf = [n for n, line in enumerate(text.split("\n"), 1) if line.endswith("\r")]
+    if crlf:
+        found.append((f"CRLF line endings on line(s) {crlf[:5]}", "LF line endings only"))
+    if any(line.strip() == _STEP_END for line in text.splitlines()):
+        found.append((f"a line {_STEP_END}", "any other text"))
+    return found
 
 
 def _label(step: object) -> str:

@@ -15,9 +15,9 @@ from constructs import Construct
 from ._defaults import new_key
 from ._validation import Problems
 from .notebook_network import NotebookNetwork
-from .notebook_setup import PackageIndex
+from .notebook_setup import CA_DOMAIN_ALLOWED, CA_REPOSITORY_ALLOWED, PackageIndex
 
-DOMAIN_PATTERN: Final = re.compile(r"[a-z][a-z0-9-]{1,49}")
+DOMAIN_PATTERN: Final = re.compile(r"[a-z][a-z0-9-]{0,48}[a-z0-9]")
 REPOSITORY_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,99}")
 
 
@@ -65,13 +65,13 @@ class PackageMirror(Construct):
             "domain_name",
             domain_name,
             DOMAIN_PATTERN,
-            "2 to 50 lower-case letters, digits and hyphens, starting with a letter",
+            CA_DOMAIN_ALLOWED,
         )
         p.pattern(
             "repository_name",
             repository_name,
             REPOSITORY_PATTERN,
-            "2 to 100 letters, digits, '.', '_' or '-'",
+            CA_REPOSITORY_ALLOWED,
         )
         p.raise_if_any()
 

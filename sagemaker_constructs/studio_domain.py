@@ -27,7 +27,7 @@ from ._compliance import acknowledge_wildcard_resource
 from ._defaults import new_key, select_subnets, service_role
 from ._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
 from ._validation import Problems, is_token
-from .notebook_instance import INSTANCE_TYPE_ALLOWED, INSTANCE_TYPE_PATTERN
+from .notebook_instance import INSTANCE_TYPE_PATTERN
 from .notebook_network import NFS_DESCRIPTION, NFS_PORT
 from .studio_custom_image import StudioCustomImage
 from .studio_lifecycle_config import StudioLifecycleConfig, lazy_any, lazy_string
@@ -703,9 +703,13 @@ class StudioDomain(Construct):
                 continue
             for i, instance_type in enumerate(types):
                 p.pattern(
-                    f"{prop}[{i}]", instance_type, INSTANCE_TYPE_PATTERN, INSTANCE_TYPE_ALLOWED
+                    f"{prop}[{i}]",
+                    instance_type,
+                    INSTANCE_TYPE_PATTERN,
+                    "ml.<family>.<size>, e.g. ml.t3.medium or ml.g5.2xlarge",
+                    required=True,
                 )
-            if len(set(types)) != len(types):
+            if len({t for t in types if isinstance(t, str)}) != len(types):
                 p.add(prop, list(types), "each instance type at most once")
             default_prop = "default_" + prop.removesuffix("s")
             if not is_token(default) and default not in types:

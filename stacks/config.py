@@ -8,6 +8,7 @@ accepts exactly what they accept.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +36,8 @@ from sagemaker_constructs import (
     PackageInstall,
     StudioSetup,
 )
+from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
+from sagemaker_constructs._validation import tag_problem
 from sagemaker_constructs.notebook_instance import (
     INSTANCE_TYPE_ALLOWED,
     INSTANCE_TYPE_PATTERN,
@@ -42,6 +45,7 @@ from sagemaker_constructs.notebook_instance import (
     MIN_VOLUME_SIZE_GIB,
     SUPPORTED_PLATFORMS,
 )
+from sagemaker_constructs.notebook_setup import CA_DOMAIN_ALLOWED
 from sagemaker_constructs.package_mirror import DOMAIN_PATTERN, REPOSITORY_PATTERN
 from sagemaker_constructs.studio_custom_image import (
     DISPLAY_NAME_ALLOWED,
@@ -136,7 +140,7 @@ def _in_range(low: int, high: int):
 
 
 def _instance_type(value: str) -> str:
-    _check(bool(INSTANCE_TYPE_PATTERN.fullmatch(value)), INSTANCE_TYPE_ALLOWED)
+    _check(value in NOTEBOOK_INSTANCE_TYPES, INSTANCE_TYPE_ALLOWED)
     return value
 
 
@@ -155,11 +159,29 @@ def _endpoint(value: str) -> str:
     return value
 
 
+def _tag_value(value: str) -> str:
+    problem = tag_problem("cost-center", value)
+    _check(problem is None and value != "", "1 to 256 letters, digits, spaces or _.:/=+-@")
+    return value
+
+
+def _tags(tags: dict[str, str]) -> dict[str, str]:
+    for key, value in tags.items():
+        problem = tag_problem(key, value)
+        if problem is None and value == "":
+            problem = "a non-empty value (CodeArtifact rejects empty tag values)"
+        _check(problem is None, f"tag {key!r}: {problem}")
+    return tags
+
+
+def _not_aws(value: str) -> str:
+    # The prefix starts KMS alias names (alias/<prefix>/<team>); alias/aws/ is AWS's.
+    _check(value != "aws", "any prefix but 'aws' (alias/aws/ is reserved for AWS keys)")
+    return value
+
+
 def _code_artifact_domain(value: str) -> str:
-    _check(
-        bool(DOMAIN_PATTERN.fullmatch(value)),
-        "2 to 50 lower-case letters, digits and hyphens, starting with a letter",
-    )
+    _check(bool(DOMAIN_PATTERN.fullmatch(value)), CA_DOMAIN_ALLOWED)
     return value
 
 
@@ -184,6 +206,16 @@ def _studio_app_type(value: str) -> str:
 
 
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
+
+
+def _studio_instance_type(value: str) -> str:
+    # Studio offers other types than notebook instances; the domain checks the form.
+    _check(bool(INSTANCE_TYPE_PATTERN.fullmatch(value)), STUDIO_INSTANCE_TYPE_ALLOWED)
+    return value
+
+
+STUDIO_INSTANCE_TYPE_ALLOWED = "ml.<family>.<size>, e.g. ml.t3.medium or ml.g5.2xlarge"
+StudioInstanceType = Annotated[str, AfterValidator(_studio_instance_type)]
 VolumeSize = Annotated[int, _in_range(MIN_VOLUME_SIZE_GIB, MAX_VOLUME_SIZE_GIB)]
 PlatformId = Annotated[str, AfterValidator(_platform)]
 EbsSize = Annotated[int, _in_range(MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB)]
@@ -235,9 +267,27 @@ class ExistingVpc(_Model):
 
 
 class Network(_Model):
-    cidr: Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$")] = "10.0.0.0/16"
+    cidr: str = "10.0.0.0/16"
     max_azs: Annotated[int, _in_range(2, 6)] = 2
     existing_vpc: ExistingVpc | None = None
+
+    @model_validator(mode="after")
+    def _cidr_holds_the_subnets(self) -> Network:
+        # NotebookNetwork makes one /20 subnet per Availability Zone.
+        largest = 20 - (self.max_azs - 1).bit_length()
+        try:
+            network = ipaddress.IPv4Network(self.cidr)
+            ok = 16 <= network.prefixlen <= largest
+        except ValueError:
+            ok = False
+        if not ok:
+            raise PydanticCustomError(
+                "not_allowed_at",
+                "cidr: got {cidr!r}; allowed: an IPv4 network address from /16 to /{largest} "
+                "(room for one /20 subnet in each of max_azs={azs} zones)",
+                {"cidr": self.cidr, "largest": largest, "azs": self.max_azs},
+            )
+        return self
 
 
 class PackageMirrorSettings(_Model):
@@ -375,14 +425,14 @@ class StudioSetupSettings(_Model):
 class StudioSettings(_Model):
     """The platform's SageMaker Studio domain (stack ``<prefix>-studio``), VPC only."""
 
-    jupyter_lab_instance_types: Annotated[list[InstanceType], Field(min_length=1)] = list(
+    jupyter_lab_instance_types: Annotated[list[StudioInstanceType], Field(min_length=1)] = list(
         DEFAULT_INSTANCE_TYPES
     )
-    default_jupyter_lab_instance_type: InstanceType = DEFAULT_INSTANCE_TYPE
-    code_editor_instance_types: Annotated[list[InstanceType], Field(min_length=1)] = list(
+    default_jupyter_lab_instance_type: StudioInstanceType = DEFAULT_INSTANCE_TYPE
+    code_editor_instance_types: Annotated[list[StudioInstanceType], Field(min_length=1)] = list(
         DEFAULT_INSTANCE_TYPES
     )
-    default_code_editor_instance_type: InstanceType = DEFAULT_INSTANCE_TYPE
+    default_code_editor_instance_type: StudioInstanceType = DEFAULT_INSTANCE_TYPE
     default_ebs_size_gib: EbsSize = MIN_EBS_SIZE_GIB
     max_ebs_size_gib: EbsSize = 100
     idle_timeout_minutes: Annotated[
@@ -438,7 +488,7 @@ class TeamStudio(_Model):
 
 class Team(_Model):
     name: Annotated[str, _slug(TEAM_NAME_MAX)]
-    cost_center: str | None = None
+    cost_center: Annotated[str, AfterValidator(_tag_value)] | None = None
     notebook_defaults: NotebookDefaults = NotebookDefaults()
     setup: Setup | None = None
     notebooks: Annotated[list[Notebook], Field(min_length=1)]
@@ -479,15 +529,138 @@ class Team(_Model):
         )
 
 
+ACCOUNT_PATTERN = re.compile(r"\d{12}")
+REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+CONNECTION_ARN_PATTERN = re.compile(
+    r"arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z]{2}(-[a-z]+)+-\d:\d{12}:"
+    r"connection/[0-9a-f-]{36}"
+)
+REPOSITORY_PATTERN_GIT = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+BRANCH_PATTERN = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]{0,199}")
+# A stage name is a construct ID and a CodePipeline stage name, and prefixes the
+# pipeline's CodeBuild project names; short slugs keep all of them valid.
+ENVIRONMENT_NAME_MAX = 20
+
+
+def _account(value: str) -> str:
+    _check(bool(ACCOUNT_PATTERN.fullmatch(value)), "a 12-digit AWS account ID, quoted in YAML")
+    return value
+
+
+def _region(value: str) -> str:
+    _check(bool(REGION_PATTERN.fullmatch(value)), "an AWS Region such as eu-west-1")
+    return value
+
+
+def _connection_arn(value: str) -> str:
+    _check(
+        bool(CONNECTION_ARN_PATTERN.fullmatch(value)),
+        "the ARN of an AWS CodeConnections connection "
+        "(arn:aws:codeconnections:<region>:<account>:connection/<id>)",
+    )
+    return value
+
+
+def _git_repository(value: str) -> str:
+    _check(bool(REPOSITORY_PATTERN_GIT.fullmatch(value)), "'owner/repository'")
+    return value
+
+
+def _branch(value: str) -> str:
+    _check(
+        bool(BRANCH_PATTERN.fullmatch(value)) and ".." not in value,
+        "a branch name of letters, digits, '.', '_', '-' and '/'",
+    )
+    return value
+
+
+class PipelineEnvironment(_Model):
+    """One deployment target of the pipeline: a stage with every stack of the platform."""
+
+    name: Annotated[str, _slug(ENVIRONMENT_NAME_MAX)]
+    account: Annotated[str, AfterValidator(_account)]
+    region: Annotated[str, AfterValidator(_region)]
+    #: Wait for a person's approval in the pipeline before deploying this environment.
+    manual_approval: bool = False
+
+
+class PipelineSettings(_Model):
+    """A CDK Pipelines pipeline (stack ``<prefix>-pipeline``) that deploys the platform.
+
+    The pipeline runs in ``account``/``region`` (a tooling account), synthesizes this app
+    from ``repository`` at ``branch`` through the CodeConnections ``connection_arn`` and
+    deploys one stage per environment, in order.
+    """
+
+    connection_arn: Annotated[str, AfterValidator(_connection_arn)]
+    repository: Annotated[str, AfterValidator(_git_repository)]
+    branch: Annotated[str, AfterValidator(_branch)] = "main"
+    account: Annotated[str, AfterValidator(_account)]
+    region: Annotated[str, AfterValidator(_region)]
+    environments: Annotated[list[PipelineEnvironment], Field(min_length=1)]
+
+    @field_validator("environments")
+    @classmethod
+    def _unique_environments(cls, envs: list[PipelineEnvironment]) -> list[PipelineEnvironment]:
+        names: dict[str, int] = {}
+        places: dict[tuple[str, str], int] = {}
+        for i, env in enumerate(envs):
+            if env.name in names:
+                # "duplicate_team" errors are shown as "<field path>: <message>".
+                raise PydanticCustomError(
+                    "duplicate_team",
+                    "environment '{name}' is listed twice; allowed: unique environment names",
+                    {"name": env.name},
+                )
+            place = (env.account, env.region)
+            if place in places:
+                raise PydanticCustomError(
+                    "duplicate_team",
+                    "environments[{i}] ({name}) deploys to account {account} in {region} like "
+                    "environments[{j}]; allowed: one environment per account and Region (the "
+                    "platform's resource names, such as notebook names, are unique there)",
+                    {
+                        "i": i,
+                        "name": env.name,
+                        "account": env.account,
+                        "region": env.region,
+                        "j": places[place],
+                    },
+                )
+            names[env.name] = i
+            places[place] = i
+        return envs
+
+    @property
+    def multi_account(self) -> bool:
+        """Whether any environment is in another account than the pipeline."""
+        return any(env.account != self.account for env in self.environments)
+
+
+def _pipeline_without_env(pipeline: PipelineSettings | None, info) -> PipelineSettings | None:
+    # platform.env is where `cdk deploy` puts the stacks; with a pipeline each
+    # environment names its own, and a second answer would be ignored silently.
+    env = info.data.get("env")
+    if pipeline is not None and env is not None and (env.account or env.region):
+        raise PydanticCustomError(
+            "duplicate_team",
+            "platform.env is set too; allowed: platform.env unset with a pipeline (each "
+            "pipeline environment names its account and Region)",
+        )
+    return pipeline
+
+
 class PlatformSettings(_Model):
-    prefix: Annotated[str, _slug(PREFIX_MAX)] = "sagemaker"
+    prefix: Annotated[str, _slug(PREFIX_MAX), AfterValidator(_not_aws)] = "sagemaker"
     env: Environment = Environment()
     network: Network = Network()
     log_retention_days: Annotated[int, AfterValidator(_retention)] = 365
-    tags: dict[str, str] = {}
+    tags: Annotated[dict[str, str], AfterValidator(_tags)] = {}
     package_mirror: PackageMirrorSettings | None = None
     studio: StudioSettings | None = None
     guardrails: Guardrails = Guardrails()
+    #: Deploy with CDK Pipelines to these environments instead of with `cdk deploy`.
+    pipeline: Annotated[PipelineSettings | None, AfterValidator(_pipeline_without_env)] = None
 
 
 class PlatformConfig(_Model):
@@ -519,6 +692,8 @@ def _field_path(loc: Sequence[Any]) -> str:
         elif part.startswith(("function-", "constrained-")) or part in {"str", "int"}:
             continue  # pydantic's internal validator names, not config fields
         else:
+            # Keys come from the file: keep the path on one line whatever they hold.
+            part = str(part).encode("unicode_escape").decode("ascii")
             path += f".{part}" if path else part
     return path or "(top level)"
 
@@ -554,6 +729,8 @@ def _describe(error: Any) -> str:
         return f"{path}: unknown field{hint}; allowed fields: {', '.join(allowed)}"
     if kind == "missing":
         return f"{path}: missing; this field is required"
+    if kind == "not_allowed_at":  # a model-level rule about one of its fields
+        return f"{path}.{error['msg']}"
     if kind == "not_allowed":
         return f"{path}: got {value!r}; {error['msg']}"
     if kind in {"duplicate_user", "duplicate_team", "subnets_per_az"}:
@@ -579,7 +756,7 @@ def parse_config(data: Any, source: str | Path = "<config>") -> PlatformConfig:
         config = PlatformConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
-    problems = _setup_problems(config) + _studio_problems(config)
+    problems = _name_collisions(config) + _setup_problems(config) + _studio_problems(config)
     if problems:
         raise ConfigError(source, problems)
     return config
@@ -594,12 +771,36 @@ _FIELD_NAMES = {
 }
 
 
+def _name_collisions(config: PlatformConfig) -> list[str]:
+    """Notebook names '<team>-<user>' must be unique across teams (team 'a' + user 'b-c'
+    and team 'a-b' + user 'c' would both be 'a-b-c')."""
+    first: dict[str, str] = {}
+    problems = []
+    for t, team in enumerate(config.teams):
+        for n, nb in enumerate(team.notebooks):
+            name, where = team.notebook_name(nb), f"teams[{t}].notebooks[{n}].user"
+            if name in first:
+                problems.append(
+                    f"{where}: got {nb.user!r}; allowed: a user whose notebook name "
+                    f"{name!r} is not already {first[name]}'s"
+                )
+            else:
+                first[name] = where
+    return problems
+
+
 def _setup_problems(config: PlatformConfig) -> list[str]:
     """Check every team's setup with the library's own rules; name the config fields."""
     mirror = config.platform.package_mirror
     problems = []
     for t, team in enumerate(config.teams):
-        if team.setup is not None:
+        if team.setup is not None and not team.setup.steps(mirror):
+            problems.append(
+                f"teams[{t}].setup: got a setup without steps; allowed: at least one step "
+                "(package_index, connectivity_checks, conda_environments, packages, "
+                "idle_auto_stop), or no setup section"
+            )
+        elif team.setup is not None:
             problems += _steps_problems(
                 f"teams[{t}].setup", team.setup, team.setup.notebook_setup(mirror), mirror
             )
@@ -687,6 +888,35 @@ def _studio_problems(config: PlatformConfig) -> list[str]:
     return problems
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            hash(key)
+        except TypeError:
+            continue  # construct_mapping reports the unhashable key itself
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key {key!r} given twice (lines {seen[key]} and {line}); allowed: each key once",
+                key_node.start_mark,
+            )
+        seen[key] = line
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+)
+
+
 def load_config(path: str | Path) -> PlatformConfig:
     """Read and validate a YAML config file."""
     p = Path(path)
@@ -694,8 +924,12 @@ def load_config(path: str | Path) -> PlatformConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(p, [f"cannot read the file ({exc.strerror})"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            p, [f"byte {exc.start}: not UTF-8 text; allowed: a YAML file encoded in UTF-8"]
+        ) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

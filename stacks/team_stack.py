@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aspects, RemovalPolicy, Stack, Tags
+from dataclasses import dataclass
+
+from aws_cdk import Aspects, CfnOutput, CfnResource, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -10,6 +12,7 @@ from constructs import Construct
 
 import lifecycle_scripts
 from sagemaker_constructs import (
+    ConstructValidationError,
     LifecycleScript,
     NotebookInstance,
     NotebookLifecycleConfig,
@@ -20,10 +23,18 @@ from sagemaker_constructs import (
 )
 from sagemaker_constructs._compliance import acknowledge, acknowledge_wildcard_resource
 from sagemaker_constructs._defaults import new_key
+from sagemaker_constructs._validation import Problem
 from sagemaker_constructs.notebook_guardrails import NotebookGuardrails
 from sagemaker_constructs.notebook_permissions_boundary import NotebookPermissionsBoundary
 
 from .config import Guardrails, PackageMirrorSettings, Team
+from .limits import MAX_OUTPUTS, MAX_RESOURCES
+
+# The share of each of CloudFormation's per-stack limits (resources, outputs) that one
+# stack's notebooks may take. The rest is headroom: a team's first stack also holds its
+# key, bucket, policies, lifecycle configuration and Studio resources, and the outputs
+# its other stacks read from it.
+NOTEBOOK_SHARE = 0.75
 
 
 class TeamStack(Stack):
@@ -36,12 +47,21 @@ class TeamStack(Stack):
     A team's roles can use only its own bucket and key: nothing here names another
     team's resources (the Studio role names the shared domain, its ID and key).
 
+    A team with more notebooks than one stack takes comfortably (75 at 3 resources and
+    2 outputs each; see :func:`notebooks_per_stack`) keeps the first 75 here and gets
+    one :class:`TeamNotebookStack` per further 75, ``<id>-2``, ``<id>-3``, ..., in config
+    order. A team that fits in one stack is built exactly as before: same stack, same
+    construct IDs.
+
     Attributes:
         key: The team's KMS key (bucket, notebook volumes, image repositories).
         bucket: The team's data bucket.
         data_policy: Customer-managed policy giving read/write on the bucket and use of
             the key; attached to every notebook role and the Studio role of the team.
-        notebooks: The team's notebooks, by user.
+        notebooks: The team's notebooks, by user, whichever stack each is in.
+        notebook_stacks: The team's further notebook stacks (empty when one stack fits).
+        notebook_cost: Resources and outputs of one notebook, measured on the first.
+        notebooks_per_stack: How many notebooks each of the team's stacks takes.
         studio_role: The team's Studio execution role, or ``None``.
         studio_policy: Its customer-managed Studio permissions, or ``None``.
         studio_images: The team's custom images, by config name.
@@ -77,13 +97,12 @@ class TeamStack(Stack):
             allowed_instance_types=limits.allowed_instance_types,
         )
         iam.PermissionsBoundary.of(self).apply(self.permissions_boundary.policy)
-        Aspects.of(self).add(
-            NotebookGuardrails(
-                owner=f"team {team.name}",
-                allowed_instance_types=limits.allowed_instance_types,
-                max_volume_size_gib=limits.max_volume_size_gib,
-            )
+        self._guardrails = NotebookGuardrails(
+            owner=f"team {team.name}",
+            allowed_instance_types=limits.allowed_instance_types,
+            max_volume_size_gib=limits.max_volume_size_gib,
         )
+        Aspects.of(self).add(self._guardrails)
 
         self.key = new_key(
             self,
@@ -165,12 +184,22 @@ class TeamStack(Stack):
             **scripts,
         )
 
-        subnets = network.notebook_subnets().subnets
+        # Notebooks go to this stack, then, when there are more than fit in one stack,
+        # ``per_stack`` at a time to ``<id>-2``, ``<id>-3``, ... in config order, so that
+        # appending notebooks never moves one. The number per stack comes from what the
+        # first notebook costs, against a share of CloudFormation's limits.
         self.notebooks: dict[str, NotebookInstance] = {}
+        self.notebook_stacks: list[TeamNotebookStack] = []
+        self.notebook_cost: StackCost | None = None
+        self.notebooks_per_stack: int | None = None
+        subnets = network.notebook_subnets().subnets
+        target: Stack = self
         for index, nb in enumerate(team.notebooks):
+            if self.notebooks_per_stack and index % self.notebooks_per_stack == 0:
+                target = self._add_notebook_stack(scope, id, team, kwargs)
             settings = team.resolved(nb)
             notebook = NotebookInstance(
-                self,
+                target,
                 f"Notebook-{nb.user}",
                 notebook_instance_name=team.notebook_name(nb),
                 vpc=network.vpc,
@@ -185,8 +214,16 @@ class TeamStack(Stack):
                 tags={"owner": nb.user},
             )
             assert notebook.policy is not None
-            self.data_policy.attach_to_role(notebook.role)
+            if target is self:
+                self.data_policy.attach_to_role(notebook.role)
+            else:
+                # From the role's side: the policy naming the role would make this stack
+                # depend on the notebook's, which depends on this one.
+                notebook.role.add_managed_policy(self.data_policy)
             self.notebooks[nb.user] = notebook
+            if self.notebook_cost is None:
+                self.notebook_cost = cost_of(notebook)
+                self.notebooks_per_stack = notebooks_per_stack(self.notebook_cost)
 
         self.studio_role: iam.Role | None = None
         self.studio_policy: iam.ManagedPolicy | None = None
@@ -194,6 +231,36 @@ class TeamStack(Stack):
         self.studio_profiles: dict[str, StudioUserProfile] = {}
         if team.studio is not None and studio_domain is not None:
             self._add_studio(team, studio_domain, prefix)
+
+    def _add_notebook_stack(
+        self, scope: Construct, id: str, team: Team, kwargs: dict
+    ) -> TeamNotebookStack:
+        number = len(self.notebook_stacks) + 2
+        stack_id = f"{id}-{number}"
+        if scope.node.try_find_child(stack_id) is not None:
+            raise ConstructValidationError(
+                self.node.path,
+                [
+                    Problem(
+                        "team.notebooks",
+                        f"{len(team.notebooks)} notebooks",
+                        f"notebook stack {stack_id} is the stack of another team; rename that "
+                        "team (a team's notebook stacks are <stack>-2, <stack>-3, ...)",
+                    )
+                ],
+            )
+        stack_name = kwargs.get("stack_name")
+        stack = TeamNotebookStack(
+            scope,
+            stack_id,
+            team=team,
+            team_stack=self,
+            env=kwargs.get("env"),
+            stack_name=f"{stack_name}-{number}" if stack_name else None,
+            description=f"SageMaker notebooks of team {team.name} (stack {number})",
+        )
+        self.notebook_stacks.append(stack)
+        return stack
 
     def _add_studio(self, team: Team, domain: StudioDomain, prefix: str) -> None:
         assert team.studio is not None
@@ -234,3 +301,57 @@ class TeamStack(Stack):
                 custom_images=offered,
                 tags={"owner": user},
             )
+
+
+class TeamNotebookStack(Stack):
+    """More notebooks of a team with more than fit in one stack (``<team stack>-2``, ...).
+
+    It holds only notebooks, with their roles and policies. The team's key, data bucket,
+    data policy, lifecycle configuration and permissions boundary stay in the team's
+    first stack (:class:`TeamStack`), which this stack reads them from; the same
+    boundary caps its roles, the same guardrails aspect checks its notebooks, and it has
+    the team's tags.
+    """
+
+    def __init__(
+        self, scope: Construct, id: str, *, team: Team, team_stack: TeamStack, **kwargs
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        Tags.of(self).add("team", team.name)
+        if team.cost_center:
+            Tags.of(self).add("cost-center", team.cost_center)
+        iam.PermissionsBoundary.of(self).apply(team_stack.permissions_boundary.policy)
+        Aspects.of(self).add(team_stack._guardrails)
+        self.add_stack_dependency(team_stack)
+
+
+@dataclass(frozen=True)
+class StackCost:
+    """How many CloudFormation resources and outputs a construct adds to its stack."""
+
+    resources: int
+    outputs: int
+
+
+def cost_of(construct: Construct) -> StackCost:
+    """The resources and outputs ``construct`` and its children declare."""
+    resources = outputs = 0
+    for child in construct.node.find_all():
+        if isinstance(child, CfnOutput):
+            outputs += 1
+        elif CfnResource.is_cfn_resource(child):
+            resources += 1
+    return StackCost(resources=resources, outputs=outputs)
+
+
+def notebooks_per_stack(cost: StackCost) -> int:
+    """How many notebooks costing ``cost`` each one stack takes.
+
+    They may use :data:`NOTEBOOK_SHARE` of CloudFormation's resource and output limits:
+    75 notebooks of 3 resources and 2 outputs each (the outputs bind first).
+    """
+    budgets = [
+        (int(MAX_RESOURCES * NOTEBOOK_SHARE), cost.resources),
+        (int(MAX_OUTPUTS * NOTEBOOK_SHARE), cost.outputs),
+    ]
+    return max(1, min((budget // each for budget, each in budgets if each), default=1))

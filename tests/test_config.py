@@ -77,7 +77,7 @@ def test_example_config_is_valid():
         (
             "teams[0].notebooks[0].instance_type",
             "m5.large",
-            "teams.yaml: teams[0].notebooks[0].instance_type: got 'm5.large'; allowed: ml.<family>.<size>",
+            "teams.yaml: teams[0].notebooks[0].instance_type: got 'm5.large'; allowed: a notebook instance type SageMaker offers, ml.<family>.<size>",
         ),
         (
             "teams[0].notebooks[0].platform_identifier",
@@ -233,7 +233,7 @@ def test_platform_mirror_must_exist_to_be_used():
 def test_package_mirror_domain_is_validated():
     lines = errors_of(with_change("platform.package_mirror.domain", "ML_Platform"))
     assert lines == [
-        "teams.yaml: platform.package_mirror.domain: got 'ML_Platform'; allowed: 2 to 50 lower-case letters, digits and hyphens, starting with a letter"
+        "teams.yaml: platform.package_mirror.domain: got 'ML_Platform'; allowed: 2 to 50 lower-case letters, digits and hyphens, starting with a letter and ending with a letter or digit"
     ]
 
 

@@ -304,7 +304,7 @@ def test_direct_internet_without_vpc_is_allowed():
         ),
         (
             {"instance_type": "t3.medium"},
-            r"instance_type: got 't3.medium'; allowed: ml.<family>.<size>",
+            r"instance_type: got 't3.medium'; allowed: a notebook instance type SageMaker offers, ml.<family>.<size>",
         ),
         ({"instance_type": "ml.t3"}, r"instance_type: got 'ml.t3'"),
         (

@@ -1,0 +1,184 @@
+"""CloudFormation's per-stack limits, checked on the synthesized templates.
+
+A stack over a limit synthesizes fine and fails only at deploy time, after the stacks
+before it have changed; these checks fail ``cdk synth`` instead, naming the stack and
+the limit. Registered by :func:`stacks.register_compliance_checks` as a validation plugin
+(it reads every template of the cloud assembly, those of pipeline stages included);
+:func:`assembly_problems` runs the same checks on an assembly already written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jsii
+from aws_cdk import (
+    IPolicyValidationContext,
+    IPolicyValidationPlugin,
+    PolicyValidationPluginReport,
+    PolicyViolatingResource,
+    PolicyViolation,
+    cx_api,
+)
+
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+MAX_RESOURCES = 500
+MAX_OUTPUTS = 200
+MAX_PARAMETERS = 200
+MAX_MAPPINGS = 200
+#: A template body uploaded to S3 (which the CDK CLI does for every stack).
+MAX_TEMPLATE_BYTES = 1_000_000
+#: A template body passed inline in the API request; larger ones must come from S3.
+MAX_INLINE_TEMPLATE_BYTES = 51_200
+
+PLUGIN_NAME = "CloudFormationLimits"
+
+
+@dataclass(frozen=True)
+class LimitProblem:
+    """One stack over (or, for ``warning``, near) one of CloudFormation's limits."""
+
+    stack: str
+    rule: str
+    what: str
+    value: int
+    maximum: int
+    severity: Literal["error", "warning"]
+    location: str
+
+    def __str__(self) -> str:
+        if self.severity == "warning":
+            return (
+                f"stack {self.stack}: template is {self.value:,} bytes, over the "
+                f"{self.maximum:,} bytes CloudFormation accepts inline; it deploys only "
+                "from S3 (as the CDK CLI and CDK Pipelines do)"
+            )
+        return (
+            f"stack {self.stack}: {self.value:,} {self.what}; CloudFormation allows at most "
+            f"{self.maximum:,} per stack"
+        )
+
+
+_COUNTED = (
+    ("Resources", "TooManyResources", "resources", MAX_RESOURCES),
+    ("Outputs", "TooManyOutputs", "outputs", MAX_OUTPUTS),
+    ("Parameters", "TooManyParameters", "parameters", MAX_PARAMETERS),
+    ("Mappings", "TooManyMappings", "mappings", MAX_MAPPINGS),
+)
+
+
+def template_problems(stack: str, template: Mapping[str, Any], size: int) -> list[LimitProblem]:
+    """The limits ``template`` (of stack ``stack``, ``size`` bytes as written) is over."""
+    problems = []
+    for section, rule, what, maximum in _COUNTED:
+        count = len(template.get(section) or {})
+        if count > maximum:
+            problems.append(LimitProblem(stack, rule, what, count, maximum, "error", section))
+    if size > MAX_TEMPLATE_BYTES:
+        problems.append(
+            LimitProblem(
+                stack,
+                "TemplateTooLarge",
+                "bytes of template",
+                size,
+                MAX_TEMPLATE_BYTES,
+                "error",
+                "",
+            )
+        )
+    elif size > MAX_INLINE_TEMPLATE_BYTES:
+        problems.append(
+            LimitProblem(
+                stack,
+                "TemplateNeedsS3",
+                "bytes of template",
+                size,
+                MAX_INLINE_TEMPLATE_BYTES,
+                "warning",
+                "",
+            )
+        )
+    return problems
+
+
+def template_file_problems(stack: str, path: str | Path) -> list[LimitProblem]:
+    """:func:`template_problems` of a template file."""
+    data = Path(path).read_bytes()
+    return template_problems(stack, json.loads(data), len(data))
+
+
+def assembly_problems(assembly: cx_api.CloudAssembly) -> list[LimitProblem]:
+    """Every limit problem of every stack of ``assembly`` and of its nested assemblies."""
+    return [
+        problem
+        for stack in assembly.stacks_recursively
+        for problem in template_file_problems(stack.display_name, stack.template_full_path)
+    ]
+
+
+def errors(problems: Iterable[LimitProblem]) -> list[LimitProblem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+@jsii.implements(IPolicyValidationPlugin)
+class StackLimitsCheck:
+    """A CDK validation plugin: fails synth for a stack over a CloudFormation limit.
+
+    Errors: more than 500 resources, 200 outputs, 200 parameters or 200 mappings, or a
+    template over 1 MB. Warning only: a template over 51,200 bytes, which CloudFormation
+    takes only from S3 (the CDK CLI and CDK Pipelines upload every template to S3).
+
+    Register with ``Validations.of(app).add_plugins(StackLimitsCheck())``.
+    """
+
+    @property
+    def name(self) -> str:
+        return PLUGIN_NAME
+
+    @property
+    def version(self) -> str:
+        return "1.0.0"
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [rule for _, rule, _, _ in _COUNTED] + ["TemplateTooLarge", "TemplateNeedsS3"]
+
+    def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
+        violations = []
+        for stack in context.stack_templates:
+            for problem in template_file_problems(stack.stack_construct_path, stack.template_path):
+                violations.append(
+                    PolicyViolation(
+                        rule_name=problem.rule,
+                        description=str(problem),
+                        severity=problem.severity,
+                        fix=_FIXES[problem.rule],
+                        violating_resources=[
+                            PolicyViolatingResource(
+                                construct_path=stack.stack_construct_path,
+                                template_path=stack.template_path,
+                                locations=[problem.location] if problem.location else [],
+                            )
+                        ],
+                    )
+                )
+        return PolicyValidationPluginReport(
+            success=not any(v.severity == "error" for v in violations), violations=violations
+        )
+
+
+_FIXES = {
+    "TooManyResources": "Move resources to another stack: a team's notebooks are spread over "
+    "stacks automatically; for other stacks split the config (fewer teams or users).",
+    "TooManyOutputs": "Fewer outputs or cross-stack references in this stack.",
+    "TooManyParameters": "Fewer CloudFormation parameters (or assets) in this stack.",
+    "TooManyMappings": "Fewer CloudFormation mappings in this stack.",
+    "TemplateTooLarge": "Move resources, or large inline content such as lifecycle scripts, "
+    "to another stack or to S3 assets.",
+    "TemplateNeedsS3": "Nothing to do with the CDK CLI or CDK Pipelines; other tools must "
+    "upload the template to S3 and pass its URL.",
+}
