@@ -170,8 +170,9 @@ class PipelineStack(Stack):
             self.artifact_buckets.append(support.replication_bucket)
             support_stacks.append(support.stack)
         _deny_starting_builds_to_the_asset_roles(self.pipeline)
-        for stack in (self, *support_stacks):
-            _managed_instead_of_inline(stack)
+        # Only the pipeline's own constructs: the stages' stacks are the platform's.
+        for scope in (self.pipeline, *support_stacks):
+            _managed_instead_of_inline(scope)
         _acknowledge_pipeline_findings(self.pipeline, self.artifact_buckets)
 
 
@@ -283,8 +284,8 @@ def _deny_starting_builds_to_the_asset_roles(pipeline: pipelines.CodePipeline) -
             )
 
 
-def _managed_instead_of_inline(stack: Stack) -> None:
-    """Make every inline policy (``iam.Policy``) in ``stack`` a customer-managed policy.
+def _managed_instead_of_inline(scope: Construct) -> None:
+    """Make every inline policy (``iam.Policy``) under ``scope`` a customer-managed policy.
 
     CDK Pipelines gives its roles default policies, which are inline; the HIPAA, NIST
     and PCI packs reject inline policies. The ``AWS::IAM::Policy`` under each is replaced
@@ -292,7 +293,7 @@ def _managed_instead_of_inline(stack: Stack) -> None:
     roles, at the same construct path (so the same logical ID, and whatever depends on
     the policy depends on the managed one).
     """
-    for node in stack.node.find_all():
+    for node in scope.node.find_all():
         if not isinstance(node, iam.Policy):
             continue
         inline = node.node.default_child

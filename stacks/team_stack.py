@@ -185,9 +185,9 @@ class TeamStack(Stack):
         )
 
         # Notebooks go to this stack, then, when there are more than fit in one stack,
-        # ``per_stack`` at a time to ``<id>-2``, ``<id>-3``, ... in config order, so that
-        # appending notebooks never moves one. The number per stack comes from what the
-        # first notebook costs, against a share of CloudFormation's limits.
+        # ``notebooks_per_stack`` at a time to ``<id>-2``, ``<id>-3``, ... in config
+        # order, so that appending notebooks never moves one. How many fit comes from
+        # what the first notebook costs, against a share of CloudFormation's limits.
         self.notebooks: dict[str, NotebookInstance] = {}
         self.notebook_stacks: list[TeamNotebookStack] = []
         self.notebook_cost: StackCost | None = None

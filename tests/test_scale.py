@@ -234,6 +234,12 @@ def test_a_notebook_stack_id_taken_by_another_team_is_an_error():
     teams = [big_team("ml", 76), {"name": "ml-2", "notebooks": [{"user": "ann"}]}]
     with pytest.raises(ConstructValidationError, match=r"teams\[1\]\.name: got 'ml-2'"):
         build_app(new_app(), parse_config(config(teams)))
+    with pytest.raises(
+        ConstructValidationError,
+        match=r"team\.notebooks: got '76 notebooks'; allowed: notebook stack "
+        r"sagemaker-team-ml-2 is the stack of another team",
+    ):
+        build_app(new_app(), parse_config(config(teams[::-1])))
 
 
 # --- the limits check ------------------------------------------------------------------
