@@ -723,6 +723,11 @@ def _describe(error: Any) -> str:
     kind = error["type"]
     value = error.get("input")
     if kind == "extra_forbidden":
+        # The unknown key itself is always named, even when it looks like one of
+        # pydantic's internal validator names that _field_path leaves out.
+        key = str(loc[-1]).encode("unicode_escape").decode("ascii")
+        parent = _field_path(loc[:-1])
+        path = key if parent == "(top level)" else f"{parent}.{key}"
         allowed = _fields_of(PlatformConfig, loc[:-1])
         guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f" (did you mean {guess[0]!r}?)" if guess else ""
