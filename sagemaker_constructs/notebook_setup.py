@@ -568,38 +568,55 @@ class NotebookSetup(_StepList):
         script.add("conda-environments", "detached", all(e.optional for e in envs), body)
 
     def _render(self, script: _Script) -> str:
-        lines = [
-            "#!/bin/bash",
-            f"# {script.phase} script composed by sagemaker-constructs from these steps:",
-            *(
-                f"#   {name} ({mode}{', optional' if optional else ''})"
-                for name, mode, optional, _ in script.steps
-            ),
+        return render_script(
+            script,
+            title=f"{script.phase} script",
+            host_fragment="host.sh",
+            work_root="/var/tmp/sagemaker-constructs",
+        )
+
+
+def render_script(script: _Script, *, title: str, host_fragment: str, work_root: str) -> str:
+    """The composed bash: the step list, the fragment bundle, then each step and its run.
+
+    Args:
+        script: The steps and the fragments they use.
+        title: What the script is, for its header comment.
+        host_fragment: The fragment with the host's layout (notebook or Studio).
+        work_root: Where fragments and step files are written on the host.
+    """
+    lines = [
+        "#!/bin/bash",
+        f"# {title} composed by sagemaker-constructs from these steps:",
+        *(
+            f"#   {name} ({mode}{', optional' if optional else ''})"
+            for name, mode, optional, _ in script.steps
+        ),
+        "set -euo pipefail",
+        f"export SMC_PHASE={script.phase}",
+        f': "${{SMC_WORK_DIR:={work_root}/${{SMC_PHASE}}}}"',
+        'mkdir -p "${SMC_WORK_DIR}/fragments" "${SMC_WORK_DIR}/steps"',
+        "# The fragments from lifecycle_scripts/ the steps use, as base64 of a tar.gz:",
+        f"base64 -d << '{_BUNDLE_END}' | tar -xzf - -C \"${{SMC_WORK_DIR}}/fragments\"",
+        *_bundle([host_fragment, "runner.sh", *script.fragments]),
+        _BUNDLE_END,
+        "# shellcheck source=/dev/null # fragments are checked on their own",
+        f'. "${{SMC_WORK_DIR}}/fragments/{host_fragment}"',
+        "# shellcheck source=/dev/null",
+        '. "${SMC_WORK_DIR}/fragments/runner.sh"',
+    ]
+    for n, (name, mode, optional, body) in enumerate(script.steps, 1):
+        step_file = f"${{SMC_WORK_DIR}}/steps/{n:02d}-{_slug(name)}.sh"
+        lines += [
+            f"cat > \"{step_file}\" << '{_STEP_END}'",
             "set -euo pipefail",
-            f"export SMC_PHASE={script.phase}",
-            ': "${SMC_WORK_DIR:=/var/tmp/sagemaker-constructs/${SMC_PHASE}}"',
-            'mkdir -p "${SMC_WORK_DIR}/fragments" "${SMC_WORK_DIR}/steps"',
-            "# The fragments from lifecycle_scripts/ the steps use, as base64 of a tar.gz:",
-            f"base64 -d << '{_BUNDLE_END}' | tar -xzf - -C \"${{SMC_WORK_DIR}}/fragments\"",
-            *_bundle(["host.sh", "runner.sh", *script.fragments]),
-            _BUNDLE_END,
-            "# shellcheck source=/dev/null # fragments are checked on their own",
-            '. "${SMC_WORK_DIR}/fragments/host.sh"',
-            "# shellcheck source=/dev/null",
-            '. "${SMC_WORK_DIR}/fragments/runner.sh"',
+            body.rstrip("\n"),
+            _STEP_END,
+            f"smc_run_step {shlex.quote(_slug(name))} {mode} "
+            f'{"true" if optional else "false"} "{step_file}"',
         ]
-        for n, (name, mode, optional, body) in enumerate(script.steps, 1):
-            step_file = f"${{SMC_WORK_DIR}}/steps/{n:02d}-{_slug(name)}.sh"
-            lines += [
-                f"cat > \"{step_file}\" << '{_STEP_END}'",
-                "set -euo pipefail",
-                body.rstrip("\n"),
-                _STEP_END,
-                f"smc_run_step {shlex.quote(_slug(name))} {mode} "
-                f'{"true" if optional else "false"} "{step_file}"',
-            ]
-        lines.append('smc_log "all steps started; the foreground part is done"')
-        return "\n".join(lines) + "\n"
+    lines.append('smc_log "all steps started; the foreground part is done"')
+    return "\n".join(lines) + "\n"
 
 
 _BUNDLE_END = "SMC_BUNDLE_END"

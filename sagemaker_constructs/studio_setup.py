@@ -25,12 +25,9 @@ Example::
 
 from __future__ import annotations
 
-import shlex
 from typing import Final
 
 from .notebook_setup import (
-    _BUNDLE_END,
-    _STEP_END,
     CondaEnvironment,
     ConnectivityCheck,
     CustomStep,
@@ -38,12 +35,11 @@ from .notebook_setup import (
     NotebookSetup,
     PackageIndex,
     PackageInstall,
-    _bundle,
     _fragment_call,
     _Script,
     _Shell,
-    _slug,
     _StepList,
+    render_script,
 )
 
 #: Kernels of a Studio app a PackageInstall may target: ``python3`` is the image's default
@@ -188,35 +184,9 @@ class StudioSetup(_StepList):
 
 
 def _render(script: _Script, app_type: str) -> str:
-    lines = [
-        "#!/bin/bash",
-        f"# Studio {app_type} start script composed by sagemaker-constructs from these steps:",
-        *(
-            f"#   {name} ({mode}{', optional' if optional else ''})"
-            for name, mode, optional, _ in script.steps
-        ),
-        "set -euo pipefail",
-        f"export SMC_PHASE={script.phase}",
-        ': "${SMC_WORK_DIR:=/tmp/sagemaker-constructs/${SMC_PHASE}}"',
-        'mkdir -p "${SMC_WORK_DIR}/fragments" "${SMC_WORK_DIR}/steps"',
-        "# The fragments from lifecycle_scripts/ the steps use, as base64 of a tar.gz:",
-        f"base64 -d << '{_BUNDLE_END}' | tar -xzf - -C \"${{SMC_WORK_DIR}}/fragments\"",
-        *_bundle(["studio_host.sh", "runner.sh", *script.fragments]),
-        _BUNDLE_END,
-        "# shellcheck source=/dev/null # fragments are checked on their own",
-        '. "${SMC_WORK_DIR}/fragments/studio_host.sh"',
-        "# shellcheck source=/dev/null",
-        '. "${SMC_WORK_DIR}/fragments/runner.sh"',
-    ]
-    for n, (name, mode, optional, body) in enumerate(script.steps, 1):
-        step_file = f"${{SMC_WORK_DIR}}/steps/{n:02d}-{_slug(name)}.sh"
-        lines += [
-            f"cat > \"{step_file}\" << '{_STEP_END}'",
-            "set -euo pipefail",
-            body.rstrip("\n"),
-            _STEP_END,
-            f"smc_run_step {shlex.quote(_slug(name))} {mode} "
-            f'{"true" if optional else "false"} "{step_file}"',
-        ]
-    lines.append('smc_log "all steps started; the foreground part is done"')
-    return "\n".join(lines) + "\n"
+    return render_script(
+        script,
+        title=f"Studio {app_type} start script",
+        host_fragment="studio_host.sh",
+        work_root="/tmp/sagemaker-constructs",
+    )
