@@ -14,29 +14,48 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 
-.PHONY: synth test lint bench clean
+.PHONY: synth test lint bench lock clean
 
-synth: $(VENV)/.installed node_modules/.installed
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
+
+synth: $(VENV)/.app-installed node_modules/.installed
 	rm -rf cdk.out
 	$(CDK) synth --quiet --no-notices --no-version-reporting --output cdk.out $(CDK_ARGS)
 	@ls cdk.out/*.template.json
 
-test: $(VENV)/.installed node_modules/.installed
+test: $(VENV)/.dev-installed node_modules/.installed
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/synth_scale.py
 
-$(VENV)/.installed: pyproject.toml
+# Synthesis needs only the library, cdk-nag and the config reader (requirements/app.txt);
+# the tests add the rest (requirements/dev.txt). Both install the exact pins.
+$(VENV)/.app-installed: pyproject.toml requirements/app.txt requirements/constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found (set PYTHON=...)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) -r requirements/app.txt
 	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.app-installed requirements/dev.txt
+	$(PIP) -r requirements/dev.txt
+	touch $@
+
+# Re-pin after editing requirements/*.txt: a fresh venv, the unpinned requirements, a freeze.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	{ sed -n '1,3p' requirements/constraints.txt; .venv-lock/bin/pip freeze --exclude-editable | grep -iv '^sagemaker'; } > requirements/constraints.txt.new
+	mv requirements/constraints.txt.new requirements/constraints.txt
+	rm -rf .venv-lock
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -22,12 +22,12 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402
 
 from sagemaker_constructs import ConstructValidationError  # noqa: E402
+from sagemaker_constructs.governance import register_compliance_checks  # noqa: E402
 from stacks import (  # noqa: E402
     ConfigError,
     PipelineStack,
     build_app,
     load_config,
-    register_compliance_checks,
 )
 
 DEFAULT_CONFIG = "config/teams.yaml"

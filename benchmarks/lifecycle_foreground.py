@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from sagemaker_constructs.notebook_setup import (  # noqa: E402
+from sagemaker_constructs.setup.notebook_setup import (  # noqa: E402
     CondaEnvironment,
     ConnectivityCheck,
     CustomStep,

@@ -15,7 +15,7 @@ configuration. 3 notebooks a team never need a second team stack.
 ``library + cdk-nag``
     The example app as ``app.py`` builds it: a config dict generated here, validated
     with ``stacks.parse_config``, then ``stacks.build_app`` and
-    ``stacks.register_compliance_checks``: cdk-nag's AwsSolutions, HIPAA, NIST and PCI
+    ``sagemaker_constructs.governance.register_compliance_checks``: cdk-nag's AwsSolutions, HIPAA, NIST and PCI
     packs and the CloudFormation limits check run during synth.
 ``library, no cdk-nag``
     The same app without ``register_compliance_checks``, so the cost of cdk-nag shows.
@@ -952,7 +952,8 @@ def run_one(teams: int, variant: str) -> dict[str, Any]:
             build_l1_app(app, config_data)
     else:
         sys.path.insert(0, str(ROOT))
-        from stacks import build_app, parse_config, register_compliance_checks
+        from sagemaker_constructs.governance import register_compliance_checks
+        from stacks import build_app, parse_config
 
         config = parse_config(config_data, f"<generated: {teams} teams>")
 

@@ -1,11 +1,12 @@
 """Secure-by-default AWS CDK v2 constructs for SageMaker notebook and Studio environments."""
 
-from ._validation import ConstructValidationError, Problem
-from .lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
-from .notebook_instance import NotebookInstance
-from .notebook_lifecycle_config import NotebookLifecycleConfig
-from .notebook_network import ENDPOINT_NAMES, NotebookNetwork
-from .notebook_setup import (
+from sagemaker_constructs._validation import ConstructValidationError, Problem
+from sagemaker_constructs.network.notebook_network import ENDPOINT_NAMES, NotebookNetwork
+from sagemaker_constructs.network.package_mirror import PackageMirror
+from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
+from sagemaker_constructs.notebooks.notebook_lifecycle_config import NotebookLifecycleConfig
+from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
+from sagemaker_constructs.setup.notebook_setup import (
     BUILT_IN_KERNELS,
     CondaEnvironment,
     ConnectivityCheck,
@@ -15,12 +16,11 @@ from .notebook_setup import (
     PackageIndex,
     PackageInstall,
 )
-from .package_mirror import PackageMirror
-from .studio_custom_image import StudioCustomImage
-from .studio_domain import StudioDomain
-from .studio_lifecycle_config import StudioLifecycleConfig
-from .studio_setup import StudioSetup
-from .studio_user_profile import StudioUserProfile
+from sagemaker_constructs.setup.studio_setup import StudioSetup
+from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
+from sagemaker_constructs.studio.studio_domain import StudioDomain
+from sagemaker_constructs.studio.studio_lifecycle_config import StudioLifecycleConfig
+from sagemaker_constructs.studio.studio_user_profile import StudioUserProfile
 
 __all__ = [
     "BUILT_IN_KERNELS",

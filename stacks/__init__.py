@@ -1,8 +1,7 @@
 """Composition of the constructs per team, from a validated config file."""
 
-from .app_builder import build_app, register_compliance_checks
+from .app_builder import build_app
 from .config import ConfigError, PlatformConfig, load_config, parse_config
-from .limits import StackLimitsCheck, assembly_problems
 from .pipeline_stack import PipelineStack, PlatformStage
 from .platform_stack import PlatformStack
 from .studio_stack import StudioStack
@@ -14,13 +13,10 @@ __all__ = [
     "PlatformConfig",
     "PlatformStack",
     "PlatformStage",
-    "StackLimitsCheck",
     "StudioStack",
     "TeamNotebookStack",
     "TeamStack",
-    "assembly_problems",
     "build_app",
     "load_config",
     "parse_config",
-    "register_compliance_checks",
 ]

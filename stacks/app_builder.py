@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Environment, Stack, Stage, Tags, Validations
-from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+from aws_cdk import App, Environment, Stack, Stage, Tags
 from constructs import Construct
 
 from sagemaker_constructs import ConstructValidationError
 from sagemaker_constructs._validation import Problem
 
 from .config import PlatformConfig
-from .limits import StackLimitsCheck
 from .platform_stack import PlatformStack
 from .studio_stack import StudioStack
 from .team_stack import TeamStack
@@ -109,20 +107,3 @@ def build_app(scope: Construct, config: PlatformConfig) -> PlatformApp:
     for key, value in settings.tags.items():
         Tags.of(scope).add(key, value)
     return PlatformApp(platform=platform, teams=teams, studio=studio)
-
-
-def register_compliance_checks(app: App) -> None:
-    """Run cdk-nag's packs and the CloudFormation limits check at synth.
-
-    The packs are AwsSolutions, HIPAA Security, NIST 800-53 rev 5 and PCI DSS 3.2.1; an
-    unacknowledged finding of any of them fails synth, as does a stack over one of
-    CloudFormation's limits (:class:`~stacks.limits.StackLimitsCheck`). Registered on the
-    App, they check the stacks of every Stage too (a pipeline's included).
-    """
-    Validations.of(app).add_plugins(
-        AwsSolutionsChecks(app, verbose=True),
-        HIPAASecurityChecks(app),
-        NIST80053R5Checks(app),
-        PCIDSS321Checks(app),
-        StackLimitsCheck(),
-    )

@@ -38,22 +38,23 @@ from sagemaker_constructs import (
 )
 from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
 from sagemaker_constructs._validation import tag_problem
-from sagemaker_constructs.notebook_instance import (
+from sagemaker_constructs.network.package_mirror import DOMAIN_PATTERN, REPOSITORY_PATTERN
+from sagemaker_constructs.notebooks.notebook_instance import (
     INSTANCE_TYPE_ALLOWED,
     INSTANCE_TYPE_PATTERN,
     MAX_VOLUME_SIZE_GIB,
     MIN_VOLUME_SIZE_GIB,
     SUPPORTED_PLATFORMS,
 )
-from sagemaker_constructs.notebook_setup import CA_DOMAIN_ALLOWED
-from sagemaker_constructs.package_mirror import DOMAIN_PATTERN, REPOSITORY_PATTERN
-from sagemaker_constructs.studio_custom_image import (
+from sagemaker_constructs.setup.notebook_setup import CA_DOMAIN_ALLOWED
+from sagemaker_constructs.setup.studio_setup import STUDIO_APP_TYPES
+from sagemaker_constructs.studio.studio_custom_image import (
     DISPLAY_NAME_ALLOWED,
     DISPLAY_NAME_PATTERN,
     IMAGE_TAG_ALLOWED,
     IMAGE_TAG_PATTERN,
 )
-from sagemaker_constructs.studio_domain import (
+from sagemaker_constructs.studio.studio_domain import (
     DEFAULT_INSTANCE_TYPE,
     DEFAULT_INSTANCE_TYPES,
     MAX_EBS_SIZE_GIB,
@@ -61,7 +62,6 @@ from sagemaker_constructs.studio_domain import (
     MIN_EBS_SIZE_GIB,
     MIN_IDLE_TIMEOUT_MINUTES,
 )
-from sagemaker_constructs.studio_setup import STUDIO_APP_TYPES
 
 # Team and user names end up in stack names, notebook names and S3 prefixes, so they are
 # held to the strictest of those: lower-case letters, digits and single hyphens.

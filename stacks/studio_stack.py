@@ -9,7 +9,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from sagemaker_constructs import NotebookNetwork, StudioDomain, StudioLifecycleConfig
-from sagemaker_constructs.studio_domain import STUDIO_LOG_GROUP_NAME
+from sagemaker_constructs.studio.studio_domain import STUDIO_LOG_GROUP_NAME
 
 from .config import PackageMirrorSettings, StudioSettings
 from .platform_stack import _RETENTION

@@ -10,7 +10,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-import lifecycle_scripts
 from sagemaker_constructs import (
     ConstructValidationError,
     LifecycleScript,
@@ -20,15 +19,18 @@ from sagemaker_constructs import (
     StudioCustomImage,
     StudioDomain,
     StudioUserProfile,
+    lifecycle_scripts,
 )
 from sagemaker_constructs._compliance import acknowledge, acknowledge_wildcard_resource
 from sagemaker_constructs._defaults import new_key
 from sagemaker_constructs._validation import Problem
-from sagemaker_constructs.notebook_guardrails import NotebookGuardrails
-from sagemaker_constructs.notebook_permissions_boundary import NotebookPermissionsBoundary
+from sagemaker_constructs.governance.notebook_guardrails import NotebookGuardrails
+from sagemaker_constructs.governance.notebook_permissions_boundary import (
+    NotebookPermissionsBoundary,
+)
+from sagemaker_constructs.governance.stack_limits import MAX_OUTPUTS, MAX_RESOURCES
 
 from .config import Guardrails, PackageMirrorSettings, Team
-from .limits import MAX_OUTPUTS, MAX_RESOURCES
 
 # The share of each of CloudFormation's per-stack limits (resources, outputs) that one
 # stack's notebooks may take. The rest is headroom: a team's first stack also holds its

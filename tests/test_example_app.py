@@ -214,7 +214,7 @@ def test_notebook_roles_carry_the_team_data_policy_and_their_own(example: Synthe
 def test_team_lifecycle_configs_are_composed_from_their_setup(example: Synthesized):
     import base64
 
-    from sagemaker_constructs.notebook_setup import unbundle
+    from sagemaker_constructs.setup.notebook_setup import unbundle
 
     def scripts(team: str) -> dict[str, str]:
         template = example.template_json(example.built.teams[team].artifact_id)

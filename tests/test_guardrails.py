@@ -12,8 +12,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
 from sagemaker_constructs import ConstructValidationError, NotebookInstance
-from sagemaker_constructs.notebook_guardrails import NotebookGuardrails
-from sagemaker_constructs.notebook_permissions_boundary import NotebookPermissionsBoundary
+from sagemaker_constructs.governance.notebook_guardrails import NotebookGuardrails
+from sagemaker_constructs.governance.notebook_permissions_boundary import (
+    NotebookPermissionsBoundary,
+)
 from stacks import build_app, parse_config
 from tests.conftest import EXAMPLE_CONFIG, Synthesized, new_app, new_stack
 

@@ -8,12 +8,12 @@ import json
 import pytest
 from aws_cdk.assertions import Template
 
-import lifecycle_scripts
 from sagemaker_constructs import (
     MAX_BASE64_CHARS,
     ConstructValidationError,
     LifecycleScript,
     NotebookLifecycleConfig,
+    lifecycle_scripts,
 )
 from tests.conftest import new_stack
 

@@ -23,7 +23,7 @@ from sagemaker_constructs import (
     PackageIndex,
     PackageInstall,
 )
-from sagemaker_constructs.notebook_setup import unbundle
+from sagemaker_constructs.setup.notebook_setup import unbundle
 from tests.conftest import new_stack
 
 FULL = NotebookSetup(

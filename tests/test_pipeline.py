@@ -23,7 +23,8 @@ import pytest
 import yaml
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from stacks import ConfigError, PipelineStack, parse_config, register_compliance_checks
+from sagemaker_constructs.governance import register_compliance_checks
+from stacks import ConfigError, PipelineStack, parse_config
 from stacks.pipeline_stack import CDK_CLI_VERSION
 from tests.conftest import EXAMPLE_CONFIG, ROOT, Synthesized, cdk_context
 from tests.test_security_doc import DOC, PACKS

@@ -16,9 +16,8 @@ import aws_cdk as cdk
 import pytest
 
 from sagemaker_constructs import ConstructValidationError
-from stacks import build_app, parse_config, register_compliance_checks
-from stacks.app_builder import PlatformApp
-from stacks.limits import (
+from sagemaker_constructs.governance import register_compliance_checks
+from sagemaker_constructs.governance.stack_limits import (
     MAX_INLINE_TEMPLATE_BYTES,
     MAX_OUTPUTS,
     MAX_RESOURCES,
@@ -29,6 +28,8 @@ from stacks.limits import (
     errors,
     template_problems,
 )
+from stacks import build_app, parse_config
+from stacks.app_builder import PlatformApp
 from stacks.team_stack import NOTEBOOK_SHARE, StackCost, notebooks_per_stack
 from tests.conftest import new_app
 

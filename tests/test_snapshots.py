@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from sagemaker_constructs.notebook_setup import unbundle
+from sagemaker_constructs.setup.notebook_setup import unbundle
 from tests.conftest import Synthesized
 
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")

@@ -11,7 +11,8 @@ import yaml
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
-from stacks import build_app, parse_config, register_compliance_checks
+from sagemaker_constructs.governance import register_compliance_checks
+from stacks import build_app, parse_config
 from tests.conftest import EXAMPLE_CONFIG, Synthesized, new_app
 
 BASE = yaml.safe_load(EXAMPLE_CONFIG.read_text())

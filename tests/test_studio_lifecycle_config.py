@@ -27,7 +27,7 @@ from sagemaker_constructs import (
     StudioLifecycleConfig,
     StudioSetup,
 )
-from sagemaker_constructs.notebook_setup import unbundle
+from sagemaker_constructs.setup.notebook_setup import unbundle
 from tests.conftest import new_app, new_stack
 
 LC = "AWS::SageMaker::StudioLifecycleConfig"

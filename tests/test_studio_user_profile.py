@@ -23,7 +23,7 @@ from sagemaker_constructs import (
     StudioSetup,
     StudioUserProfile,
 )
-from stacks import register_compliance_checks
+from sagemaker_constructs.governance import register_compliance_checks
 from tests.conftest import new_app
 
 PROFILE = "AWS::SageMaker::UserProfile"

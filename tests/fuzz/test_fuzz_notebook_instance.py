@@ -22,7 +22,7 @@ from sagemaker_constructs import (
     NotebookLifecycleConfig,
 )
 from sagemaker_constructs._names import NAME_MAX_LENGTH
-from sagemaker_constructs.notebook_instance import (
+from sagemaker_constructs.notebooks.notebook_instance import (
     RETIRED_PLATFORMS,
     SUPPORTED_PLATFORMS,
 )

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-
-from lifecycle_scripts import idle_autostop
+from sagemaker_constructs.lifecycle_scripts import idle_autostop
 
 if TYPE_CHECKING:  # imported at run time as the plugin below, so that pytest rewrites asserts
     from tests.lifecycle.servers import JupyterServer, MotoServer

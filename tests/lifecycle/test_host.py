@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_constructs.notebook_setup import (
+from sagemaker_constructs.setup.notebook_setup import (
     CondaEnvironment,
     ConnectivityCheck,
     CustomStep,
@@ -266,8 +266,6 @@ def test_detached_output_reaches_the_log_file_with_timestamps(first_boot: FirstB
     ):
         assert expected in log, expected
     assert "cache warmed" in first_boot.start.log("warm-cache")
-
-
 
 
 def run_bundled(

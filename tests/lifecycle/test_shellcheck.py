@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_constructs.notebook_setup import (
+from sagemaker_constructs.setup.notebook_setup import (
     CondaEnvironment,
     ConnectivityCheck,
     CustomStep,

@@ -14,10 +14,10 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
-from sagemaker_constructs.notebook_setup import unbundle
-from sagemaker_review import review
-from sagemaker_review.cli import main
-from sagemaker_review.findings import DATA_LOSS, FAILS, WARNING
+from sagemaker_constructs.review import review
+from sagemaker_constructs.review.cli import main
+from sagemaker_constructs.review.findings import DATA_LOSS, FAILS, WARNING
+from sagemaker_constructs.setup.notebook_setup import unbundle
 
 SCRIPT = Path(sys.executable).parent / "sagemaker-review"
 Assemblies = Callable[[str], Path]

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sagemaker_review import review
-from sagemaker_review.changes import MAY_REPLACE, REPLACE
-from sagemaker_review.findings import DATA_LOSS, WARNING
-from sagemaker_review.report import shorten_pair, truncate
+from sagemaker_constructs.review import review
+from sagemaker_constructs.review.changes import MAY_REPLACE, REPLACE
+from sagemaker_constructs.review.findings import DATA_LOSS, WARNING
+from sagemaker_constructs.review.report import shorten_pair, truncate
 
 
 def write(folder: Path, stacks: dict[str, dict[str, Any]]) -> Path:

@@ -12,14 +12,14 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._compliance import acknowledge_wildcard_resource
-from ._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
-from ._validation import Problems
-from .lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
-from .notebook_setup import NotebookSetup
+from sagemaker_constructs._compliance import acknowledge_wildcard_resource
+from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
+from sagemaker_constructs._validation import Problems
+from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
+from sagemaker_constructs.setup.notebook_setup import NotebookSetup
 
 if TYPE_CHECKING:
-    from .notebook_instance import NotebookInstance
+    from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
 
 # Runs the real script, stored as an S3 asset, with the notebook's role. Only the asset's
 # bucket and key are filled in; it is far below the size limit.

@@ -24,12 +24,17 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._compliance import acknowledge_wildcard_resource
-from ._defaults import NOTEBOOK_LOG_GROUP_NAME, new_key, select_subnets, service_role
-from ._instance_types import NOTEBOOK_INSTANCE_TYPES
-from ._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
-from ._validation import Problems, is_token
-from .notebook_lifecycle_config import NotebookLifecycleConfig
+from sagemaker_constructs._compliance import acknowledge_wildcard_resource
+from sagemaker_constructs._defaults import (
+    NOTEBOOK_LOG_GROUP_NAME,
+    new_key,
+    select_subnets,
+    service_role,
+)
+from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
+from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
+from sagemaker_constructs._validation import Problems, is_token
+from sagemaker_constructs.notebooks.notebook_lifecycle_config import NotebookLifecycleConfig
 
 DEFAULT_PLATFORM: Final = "notebook-al2023-v1"
 #: Platforms the service no longer accepts for new notebooks.

@@ -12,10 +12,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ._defaults import new_key
-from ._validation import Problems
-from .notebook_network import NotebookNetwork
-from .notebook_setup import CA_DOMAIN_ALLOWED, CA_REPOSITORY_ALLOWED, PackageIndex
+from sagemaker_constructs._defaults import new_key
+from sagemaker_constructs._validation import Problems
+from sagemaker_constructs.network.notebook_network import NotebookNetwork
+from sagemaker_constructs.setup.notebook_setup import (
+    CA_DOMAIN_ALLOWED,
+    CA_REPOSITORY_ALLOWED,
+    PackageIndex,
+)
 
 DOMAIN_PATTERN: Final = re.compile(r"[a-z][a-z0-9-]{0,48}[a-z0-9]")
 REPOSITORY_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,99}")

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._compliance import acknowledge
-from ._validation import Problems
-from .notebook_instance import check_instance_type
+from sagemaker_constructs._compliance import acknowledge
+from sagemaker_constructs._validation import Problems
+from sagemaker_constructs.notebooks.notebook_instance import check_instance_type
 
 
 class NotebookPermissionsBoundary(Construct):

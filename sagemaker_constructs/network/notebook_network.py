@@ -13,8 +13,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ._defaults import allow_cloudwatch_logs, new_key, select_subnets
-from ._validation import Problems
+from sagemaker_constructs._defaults import allow_cloudwatch_logs, new_key, select_subnets
+from sagemaker_constructs._validation import Problems
 
 #: Interface endpoints a notebook with direct internet access disabled needs, by short name.
 NOTEBOOK_ENDPOINT_SERVICES: Final[dict[str, ec2.InterfaceVpcEndpointAwsService]] = {

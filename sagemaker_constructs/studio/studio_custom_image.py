@@ -13,11 +13,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
-from ._compliance import acknowledge_wildcard_resource
-from ._defaults import new_key
-from ._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
-from ._validation import Problems, is_token
-from .studio_setup import STUDIO_APP_TYPES
+from sagemaker_constructs._compliance import acknowledge_wildcard_resource
+from sagemaker_constructs._defaults import new_key
+from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
+from sagemaker_constructs._validation import Problems, is_token
+from sagemaker_constructs.setup.studio_setup import STUDIO_APP_TYPES
 
 #: An ECR image tag.
 IMAGE_TAG_PATTERN: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")

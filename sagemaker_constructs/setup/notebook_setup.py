@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-import lifecycle_scripts
+from sagemaker_constructs import lifecycle_scripts
 
 #: Kernels every notebook instance (Amazon Linux 2023) has, by conda environment name.
 BUILT_IN_KERNELS: Final = ("python3", "pytorch_p310", "tensorflow2_p310")

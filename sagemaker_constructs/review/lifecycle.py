@@ -2,7 +2,7 @@
 
 A script composed by ``NotebookSetup`` carries its fragments as a gzip'd tar in base64
 between ``<< 'SMC_BUNDLE_END'`` and ``SMC_BUNDLE_END``; those are unpacked with
-``sagemaker_constructs.notebook_setup.unbundle`` and diffed file by file, and the script
+``sagemaker_constructs.setup.notebook_setup.unbundle`` and diffed file by file, and the script
 itself is diffed with the bundle replaced by one line naming the files.
 """
 
@@ -72,7 +72,7 @@ def decode(value: Any, assembly: Assembly | None = None) -> Script | None:
 
 
 def _unbundle(script: str) -> dict[str, str]:
-    from sagemaker_constructs.notebook_setup import unbundle
+    from sagemaker_constructs.setup.notebook_setup import unbundle
 
     try:
         return unbundle(script)

@@ -2,7 +2,7 @@
 
 Example::
 
-    from sagemaker_review import review
+    from sagemaker_constructs.review import review
 
     result = review("base/cdk.out", "head/cdk.out")
     print(result.markdown)

@@ -23,10 +23,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._names import NAME_MAX_LENGTH, NAME_PATTERN
-from ._validation import Problems
-from .lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
-from .studio_setup import STUDIO_APP_TYPES, StudioSetup
+from sagemaker_constructs._names import NAME_MAX_LENGTH, NAME_PATTERN
+from sagemaker_constructs._validation import Problems
+from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
+from sagemaker_constructs.setup.studio_setup import STUDIO_APP_TYPES, StudioSetup
 
 #: Hex digits of the content digest at the end of every name.
 DIGEST_LENGTH: Final = 12

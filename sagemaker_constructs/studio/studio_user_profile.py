@@ -12,9 +12,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._validation import Problems, is_token
-from .studio_custom_image import StudioCustomImage
-from .studio_domain import TAG_KEY_ALLOWED, StudioDomain, _check_images
+from sagemaker_constructs._validation import Problems, is_token
+from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
+from sagemaker_constructs.studio.studio_domain import TAG_KEY_ALLOWED, StudioDomain, _check_images
 
 #: ``UserProfileName`` as the service checks it (cfn-lint schema of
 #: AWS::SageMaker::UserProfile): ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`` and at most 63

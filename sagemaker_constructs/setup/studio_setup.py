@@ -2,7 +2,7 @@
 
 A :class:`StudioSetup` takes the notebook steps that apply to Studio (a private package
 index, connectivity checks, package installs and a team's own commands; see
-:mod:`sagemaker_constructs.notebook_setup`) and composes one bash script from the same
+:mod:`sagemaker_constructs.setup.notebook_setup`) and composes one bash script from the same
 tested fragments and step runner, with the Studio host layout (``lifecycle_scripts/
 studio_host.sh``): the app runs as ``sagemaker-user`` with its home, the space's volume,
 at ``/home/sagemaker-user``. A Studio lifecycle configuration runs at every app start and
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .notebook_setup import (
+from sagemaker_constructs.setup.notebook_setup import (
     CondaEnvironment,
     ConnectivityCheck,
     CustomStep,

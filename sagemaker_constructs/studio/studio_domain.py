@@ -23,14 +23,18 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._compliance import acknowledge_wildcard_resource
-from ._defaults import new_key, select_subnets, service_role
-from ._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
-from ._validation import Problems, is_token
-from .notebook_instance import INSTANCE_TYPE_PATTERN
-from .notebook_network import NFS_DESCRIPTION, NFS_PORT
-from .studio_custom_image import StudioCustomImage
-from .studio_lifecycle_config import StudioLifecycleConfig, lazy_any, lazy_string
+from sagemaker_constructs._compliance import acknowledge_wildcard_resource
+from sagemaker_constructs._defaults import new_key, select_subnets, service_role
+from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
+from sagemaker_constructs._validation import Problems, is_token
+from sagemaker_constructs.network.notebook_network import NFS_DESCRIPTION, NFS_PORT
+from sagemaker_constructs.notebooks.notebook_instance import INSTANCE_TYPE_PATTERN
+from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
+from sagemaker_constructs.studio.studio_lifecycle_config import (
+    StudioLifecycleConfig,
+    lazy_any,
+    lazy_string,
+)
 
 #: Instance types users may run JupyterLab and Code Editor apps on, unless told otherwise.
 DEFAULT_INSTANCE_TYPES: Final = ("ml.t3.medium", "ml.t3.large", "ml.m5.large", "ml.m5.xlarge")
