@@ -14,7 +14,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 
-.PHONY: synth test lint bench lock clean
+.PHONY: synth test test-fast lint bench lock clean
 
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
 
@@ -27,6 +27,12 @@ test: $(VENV)/.dev-installed node_modules/.installed
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The unit and snapshot tests only (no fuzzing, servers, deploys or wheels): the loop to run
+# while changing a construct. `make test` stays the full suite and the CI command.
+test-fast: $(VENV)/.dev-installed node_modules/.installed
+	$(PY) -m ruff check .
+	$(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .

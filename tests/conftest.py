@@ -18,7 +18,6 @@ from aws_cdk.assertions import Template  # noqa: E402
 
 from sagemaker_constructs.governance import register_compliance_checks  # noqa: E402
 from stacks import build_app, load_config  # noqa: E402
-
 from stacks.app_builder import PlatformApp  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,3 +65,29 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     register_compliance_checks(app)
     assembly = app.synth()
     return Synthesized(app=app, built=built, outdir=outdir, assembly=assembly)
+
+
+# The fast loop (`make test-fast`): everything but these, which start servers, build
+# wheels, deploy to moto, synthesize many apps or generate hundreds of examples.
+SLOW_PATHS = (
+    "tests/fuzz/",
+    "tests/deploy/",
+    "tests/lifecycle/test_host.py",
+    "tests/lifecycle/test_autostop.py",
+    "tests/review/",
+    "tests/test_consumer.py",
+    "tests/test_scale.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: not in the fast loop (`make test-fast` runs `-m 'not slow'`)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.path).resolve().relative_to(ROOT).as_posix()
+        if path.startswith(SLOW_PATHS):
+            item.add_marker(pytest.mark.slow)
