@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from aws_cdk import RemovalPolicy, Tags
 from aws_cdk import aws_ecr as ecr
@@ -250,7 +250,7 @@ class StudioCustomImage(Construct):
             )
             self.version.node.add_dependency(self.resource)
 
-        app_config = {
+        app_configs: dict[str, dict[str, Any]] = {
             "JupyterLab": {
                 "jupyter_lab_app_image_config": (
                     sagemaker.CfnAppImageConfig.JupyterLabAppImageConfigProperty()
@@ -261,7 +261,8 @@ class StudioCustomImage(Construct):
                     sagemaker.CfnAppImageConfig.CodeEditorAppImageConfigProperty()
                 )
             },
-        }[app_type]
+        }
+        app_config = app_configs[app_type]
         self.app_image_config = sagemaker.CfnAppImageConfig(
             self, "AppImageConfig", app_image_config_name=image_name, **app_config
         )
