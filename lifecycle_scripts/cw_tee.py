@@ -18,7 +18,6 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 LOG_GROUP = "/aws/sagemaker/NotebookInstances"
 METADATA_FILE = "/opt/ml/metadata/resource-metadata.json"
@@ -32,7 +31,7 @@ class CloudWatchSink:
     def __init__(self, stream_suffix: str, metadata_file: str) -> None:
         self.client = None
         self.stream = ""
-        self.pending: list[dict[str, Any]] = []
+        self.pending: list[dict] = []
         self.last_flush = time.monotonic()
         try:
             import boto3  # only on the notebook's system Python

@@ -33,7 +33,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 LOG_PREFIX = "[idle-autostop]"
 BUSY_STATES = ("busy", "starting")
@@ -49,10 +49,10 @@ def log(message: str) -> None:
 class JupyterState(NamedTuple):
     """What the Jupyter server reported, as decoded JSON from its REST API."""
 
-    kernels: list[dict[str, Any]]  # /api/kernels, plus kernels known only from sessions
-    terminals: list[dict[str, Any]]  # /api/terminals
+    kernels: list  # /api/kernels, plus kernels known only from sessions
+    terminals: list  # /api/terminals
     server_last_activity: str | None  # /api/status "last_activity"
-    notebook_of_kernel: dict[Any, Any]  # kernel id -> notebook path, from /api/sessions
+    notebook_of_kernel: dict  # kernel id -> notebook path, from /api/sessions
 
 
 class Decision(NamedTuple):
@@ -77,7 +77,7 @@ def parse_timestamp(text: str) -> datetime:
     return datetime.fromisoformat(f"{base}.{fraction}{zone}").astimezone(timezone.utc)  # noqa: UP017
 
 
-def _kernel_label(kernel: dict[str, Any], notebook_of_kernel: dict[Any, Any]) -> str:
+def _kernel_label(kernel: dict, notebook_of_kernel: dict) -> str:
     kernel_id = str(kernel.get("id", "?"))
     path = notebook_of_kernel.get(kernel_id)
     return f"{kernel_id[:8]} ({path})" if path else kernel_id[:8]
@@ -119,7 +119,7 @@ def decide(
             "invisible to Jupyter, so close terminals to allow auto-stop",
         )
     stamps = [k.get("last_activity") for k in state.kernels] + [state.server_last_activity]
-    ages = [age for age in (_minutes_since(s, now) for s in stamps) if age is not None]
+    ages = [_minutes_since(s, now) for s in stamps if s]
     if not ages:
         return Decision(False, "Jupyter reported no activity time")
     idle_for = min(ages)
@@ -137,8 +137,7 @@ class Jupyter:
     def __init__(self, base_url: str, token: str | None) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
-        # Never send local calls to a proxy.
-        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+        handlers: list = [urllib.request.ProxyHandler({})]  # never send local calls to a proxy
         parts = urllib.parse.urlsplit(self.base_url)
         if parts.scheme == "https" and parts.hostname in LOCAL_HOSTS:
             # The notebook's Jupyter serves https://localhost:8443 with a self-signed
@@ -149,7 +148,7 @@ class Jupyter:
             handlers.append(urllib.request.HTTPSHandler(context=context))
         self._opener = urllib.request.build_opener(*handlers)
 
-    def get(self, path: str, missing_ok: bool = False) -> Any:
+    def get(self, path: str, missing_ok: bool = False):
         # no_track_activity: these polls must not count as user activity themselves.
         request = urllib.request.Request(f"{self.base_url}{path}?no_track_activity=1")
         request.add_header("Accept", "application/json")
@@ -169,7 +168,7 @@ class Jupyter:
         terminals = self.get("/api/terminals", missing_ok=True)
         status = self.get("/api/status")
         known = {k.get("id") for k in kernels}
-        notebook_of_kernel: dict[Any, Any] = {}
+        notebook_of_kernel = {}
         for session in sessions:
             kernel = session.get("kernel") or {}
             notebook_of_kernel[kernel.get("id")] = session.get("path")
