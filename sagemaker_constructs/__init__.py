@@ -1,6 +1,21 @@
-"""Secure-by-default AWS CDK v2 constructs for SageMaker notebook and Studio environments."""
+"""Secure-by-default AWS CDK v2 constructs for SageMaker notebook and Studio environments.
 
-from sagemaker_constructs._validation import ConstructValidationError, Problem
+Everything here is public API; modules whose names start with ``_`` are internals and may
+change without notice. The subpackages group the same names by area: ``notebooks``,
+``studio``, ``network``, ``setup`` (lifecycle scripts), ``governance`` (guardrails,
+compliance packs, acknowledgments, limits) and ``review`` (the change-review tool).
+"""
+
+from sagemaker_constructs._defaults import NOTEBOOK_LOG_GROUP_NAME, allow_cloudwatch_logs, new_key
+from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
+from sagemaker_constructs._validation import ConstructValidationError, Problem, tag_problem
+from sagemaker_constructs.governance import (
+    NotebookGuardrails,
+    NotebookPermissionsBoundary,
+    StackLimitsCheck,
+    acknowledge,
+    acknowledge_wildcard_resource,
+)
 from sagemaker_constructs.network.notebook_network import ENDPOINT_NAMES, NotebookNetwork
 from sagemaker_constructs.network.package_mirror import PackageMirror
 from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
@@ -34,6 +49,16 @@ __all__ = [
     "PackageInstall",
     "PackageMirror",
     "MAX_BASE64_CHARS",
+    "NOTEBOOK_INSTANCE_TYPES",
+    "NOTEBOOK_LOG_GROUP_NAME",
+    "NotebookGuardrails",
+    "NotebookPermissionsBoundary",
+    "StackLimitsCheck",
+    "acknowledge",
+    "acknowledge_wildcard_resource",
+    "allow_cloudwatch_logs",
+    "new_key",
+    "tag_problem",
     "ConstructValidationError",
     "LifecycleScript",
     "NotebookInstance",

@@ -37,5 +37,5 @@ def _render(value: Any) -> str:
             return f"<{arg[0]}.{arg[1]}>"
         if fn == "Fn::Join":
             sep, parts = arg
-            return sep.join(_render(p) for p in parts)
+            return str(sep).join(_render(p) for p in parts)
     raise ValueError(f"cannot name {value!r} as a cdk-nag finding")

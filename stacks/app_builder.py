@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from aws_cdk import App, Environment, Stack, Stage, Tags
 from constructs import Construct
 
-from sagemaker_constructs import ConstructValidationError
-from sagemaker_constructs._validation import Problem
+from sagemaker_constructs import ConstructValidationError, Problem
 
 from .config import PlatformConfig
 from .platform_stack import PlatformStack

@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from sagemaker_constructs import (
     ENDPOINT_NAMES,
+    NOTEBOOK_INSTANCE_TYPES,
     CondaEnvironment,
     ConnectivityCheck,
     IdleAutoStop,
@@ -35,9 +36,8 @@ from sagemaker_constructs import (
     PackageIndex,
     PackageInstall,
     StudioSetup,
+    tag_problem,
 )
-from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
-from sagemaker_constructs._validation import tag_problem
 from sagemaker_constructs.network.package_mirror import DOMAIN_PATTERN, REPOSITORY_PATTERN
 from sagemaker_constructs.notebooks.notebook_instance import (
     INSTANCE_TYPE_ALLOWED,

@@ -27,7 +27,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from sagemaker_constructs._compliance import _render, acknowledge
+from sagemaker_constructs.governance import acknowledge
+from sagemaker_constructs.governance import finding_resource_name as _render
 
 from .app_builder import PlatformApp, build_app
 from .config import PlatformConfig

@@ -9,9 +9,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from sagemaker_constructs import NotebookNetwork, PackageMirror
-from sagemaker_constructs._compliance import acknowledge
-from sagemaker_constructs._defaults import NOTEBOOK_LOG_GROUP_NAME, allow_cloudwatch_logs, new_key
+from sagemaker_constructs import (
+    NOTEBOOK_LOG_GROUP_NAME,
+    NotebookNetwork,
+    PackageMirror,
+    allow_cloudwatch_logs,
+    new_key,
+)
+from sagemaker_constructs.governance import acknowledge
 
 from .config import RETENTION_DAYS, PlatformSettings
 

@@ -16,14 +16,14 @@ from sagemaker_constructs import (
     NotebookInstance,
     NotebookLifecycleConfig,
     NotebookNetwork,
+    Problem,
     StudioCustomImage,
     StudioDomain,
     StudioUserProfile,
     lifecycle_scripts,
+    new_key,
 )
-from sagemaker_constructs._compliance import acknowledge, acknowledge_wildcard_resource
-from sagemaker_constructs._defaults import new_key
-from sagemaker_constructs._validation import Problem
+from sagemaker_constructs.governance import acknowledge, acknowledge_wildcard_resource
 from sagemaker_constructs.governance.notebook_guardrails import NotebookGuardrails
 from sagemaker_constructs.governance.notebook_permissions_boundary import (
     NotebookPermissionsBoundary,

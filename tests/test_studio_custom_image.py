@@ -166,3 +166,23 @@ def test_each_invalid_prop_is_named(props, message):
 
 def _list(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def test_attaching_an_image_without_a_version_is_a_validation_error():
+    stack = new_stack()
+    img = StudioCustomImage(stack, "Image", image_name="first-deploy")
+    assert not img.attachable()
+    consumer = cdk.CfnResource(stack, "Consumer", type="AWS::SageMaker::UserProfile")
+    with pytest.raises(ConstructValidationError, match=r"image_tag: got None; allowed: a tag"):
+        img.attach_to(consumer)
+    # Nothing was recorded on the consumer.
+    assert consumer.node.dependencies == []
+
+
+def test_grant_push_without_a_repository_is_a_validation_error():
+    stack = new_stack()
+    uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/approved/base@sha256:" + "a" * 64
+    img = StudioCustomImage(stack, "Image", image_name="approved", image_uri=uri)
+    ci = iam.Role(stack, "Ci", assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"))
+    with pytest.raises(ConstructValidationError, match=r"image_uri: got 'given .*no image_uri"):
+        img.grant_push(ci)

@@ -216,6 +216,28 @@ def test_is_usable_as_grantable_and_connectable():
 # --- options --------------------------------------------------------------------------
 
 
+def test_studio_security_group_of_a_notebook_only_network_is_named_not_crashed():
+    # NotebookNetwork.studio_security_group is None without studio=True; passing it used to
+    # raise AttributeError deep inside the domain.
+    stack = new_stack()
+    network = NotebookNetwork(stack, "Net")
+    assert network.studio_security_group is None
+    with pytest.raises(ConstructValidationError) as raised:
+        StudioDomain(
+            stack,
+            "Domain",
+            vpc=network.vpc,
+            security_groups=[network.notebook_security_group, network.studio_security_group],
+            domain_name="bad name!",
+        )
+    message = str(raised.value)
+    assert "security_groups[1]: got None; allowed: a security group" in message
+    assert "studio=True" in message
+    assert "security_groups[0]" not in message
+    # Every problem is in the one error, not only the first.
+    assert "domain_name: got 'bad name!'" in message
+
+
 def test_given_security_groups_get_the_nfs_rule_once():
     stack = new_stack()
     network = NotebookNetwork(stack, "Net", studio=True)

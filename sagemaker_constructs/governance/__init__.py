@@ -2,12 +2,19 @@
 
 ``register_compliance_checks`` needs the ``compliance`` extra (cdk-nag); it is imported on
 first use, so the rest of this package works without it.
+
+``acknowledge`` / ``acknowledge_wildcard_resource`` record scoped acknowledgments of single
+cdk-nag findings (one rule, optionally one finding ID, on one construct, with the evidence as
+the reason); ``finding_resource_name`` renders a resolved value the way cdk-nag names it in a
+finding ID (``<Bucket.Arn>/*``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sagemaker_constructs._compliance import _render as finding_resource_name
+from sagemaker_constructs._compliance import acknowledge, acknowledge_wildcard_resource
 from sagemaker_constructs.governance.notebook_guardrails import NotebookGuardrails
 from sagemaker_constructs.governance.notebook_permissions_boundary import (
     NotebookPermissionsBoundary,
@@ -30,7 +37,10 @@ __all__ = [
     "NotebookGuardrails",
     "NotebookPermissionsBoundary",
     "StackLimitsCheck",
+    "acknowledge",
+    "acknowledge_wildcard_resource",
     "assembly_problems",
+    "finding_resource_name",
     "register_compliance_checks",
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -60,7 +61,7 @@ class NotebookPermissionsBoundary(Construct):
         # no VPC): the strict operators deny it. On update, unchanged settings are absent
         # from the request, so only values that are present are checked (...IfExists).
         # ForAnyValue operators are false for an absent key.
-        def deny(sid: str, actions: list[str], condition: dict) -> iam.PolicyStatement:
+        def deny(sid: str, actions: list[str], condition: dict[str, Any]) -> iam.PolicyStatement:
             return iam.PolicyStatement(
                 sid=sid,
                 effect=iam.Effect.DENY,

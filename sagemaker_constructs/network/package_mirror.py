@@ -51,17 +51,29 @@ class PackageMirror(Construct):
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
-        """Create the mirror.
+        """Create the mirror: a KMS-encrypted domain, a store and the repository notebooks use.
 
         Args:
-            domain_name: CodeArtifact domain, 2 to 50 lower-case letters, digits, hyphens.
-            repository_name: Repository notebooks use. Default: ``pypi``.
-            network: Notebook network to add the CodeArtifact endpoints to. Default: none
-                are added (the VPC must already have them).
-            encryption_key: KMS key for the domain. Default: a new key with rotation,
-                retained on delete.
-            removal_policy: Applied to the domain, repositories and a created key.
-                Default: retained (cached packages are kept).
+            scope: Parent construct.
+            id: Construct ID; the repository notebooks use is the child ``Resource``.
+            domain_name: CodeArtifact domain name, required: 2 to 50 lower-case letters,
+                digits and hyphens, starting with a letter. An invalid name raises one
+                ``ConstructValidationError`` here, together with any other problem.
+            repository_name: Repository notebooks install from. Default: ``pypi``; its
+                upstream, holding the ``public:pypi`` external connection, is named
+                ``<repository_name>-store``.
+            network: Notebook network to add the ``codeartifact.api`` and
+                ``codeartifact.repositories`` interface endpoints to (each only if the
+                network does not have it yet). Default: no endpoints are added, so the VPC
+                must already reach CodeArtifact privately.
+            encryption_key: KMS key encrypting the domain's assets. Default: a new key with
+                rotation enabled, created under this construct with ``removal_policy``.
+            removal_policy: Applied to the domain, both repositories and a created key.
+                Default: ``RETAIN``, so cached packages survive a stack deletion.
+
+        Raises:
+            ConstructValidationError: ``domain_name`` or ``repository_name`` is invalid;
+                the message lists every problem with the value given and what is allowed.
         """
         super().__init__(scope, id)
         p = Problems(self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import BootstraplessSynthesizer, Fn, Names, Stack
 from aws_cdk import aws_iam as iam
@@ -147,7 +147,7 @@ class NotebookLifecycleConfig(Construct):
             return False, "the stack's BootstraplessSynthesizer cannot publish an S3 asset for it"
         return True, ""
 
-    def _content(self, phase: str, script: LifecycleScript | None) -> list | None:
+    def _content(self, phase: str, script: LifecycleScript | None) -> list[Any] | None:
         if script is None:
             return None
         if len(script.base64) <= MAX_BASE64_CHARS:

@@ -121,7 +121,7 @@ def _from_manifest(root: Path, manifest_file: Path, assembly: Assembly, depth: i
             _read_assets(root / props.get("file", ""), assembly)
         elif kind == "cdk:cloud-assembly" and depth < 5:
             # A stage: its stacks live in a nested assembly.
-            nested = root / props.get("directoryName", artifact_id)
+            nested = root / str(props.get("directoryName") or artifact_id)
             if (nested / "manifest.json").is_file():
                 _from_manifest(nested, nested / "manifest.json", assembly, depth + 1)
 

@@ -222,7 +222,10 @@ def _assess_create_only(change: ResourceChange, region: str | None) -> None:
             )
         return
     old_props, new_props = change.old_props(), change.new_props()
-    assert change.old_scope is not None and change.new_scope is not None
+    if change.old_scope is None or change.new_scope is None:
+        raise ValueError(
+            f"{change.resource_type}: a modified resource needs both the old and new template"
+        )
     reported: list[str] = []
     for pointer in sorted(pointers, key=len):
         name = "/".join(pointer)

@@ -11,13 +11,14 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from .assembly import InputError
 
 SYNTH_TIMEOUT_S = 900
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
             ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
@@ -33,7 +34,7 @@ def repo_root(path: Path) -> Path:
     return Path(result.stdout.strip())
 
 
-def _context(worktree: Path) -> dict:
+def _context(worktree: Path) -> dict[str, Any]:
     cdk_json = worktree / "cdk.json"
     if not cdk_json.is_file():
         return {}

@@ -152,7 +152,7 @@ def _diff_document(
     return out
 
 
-def _grant(s: Statement) -> tuple:
+def _grant(s: Statement) -> tuple[Any, ...]:
     """What a statement grants to whom, without where."""
     return (s.effect, s.actions, s.not_actions, s.principal, s.not_principal)
 

@@ -34,7 +34,7 @@ def is_intrinsic(value: Any) -> bool:
     if not isinstance(value, dict) or len(value) != 1:
         return False
     key = next(iter(value))
-    return key == "Ref" or key == "Condition" or key.startswith("Fn::")
+    return isinstance(key, str) and (key == "Ref" or key == "Condition" or key.startswith("Fn::"))
 
 
 def _get_att(arg: Any) -> tuple[Any, Any]:

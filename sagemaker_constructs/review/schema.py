@@ -8,6 +8,7 @@ schemas bundled with cfn-lint (``cfnlint/data/schemas``): nothing is kept by han
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from .assembly import InputError
 
@@ -17,7 +18,7 @@ DEFAULT_REGION = "us-east-1"
 Pointer = tuple[str, ...]
 
 
-def _manager():
+def _manager() -> Any:
     try:
         from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
     except ImportError:  # pragma: no cover - cfn-lint is a declared dependency

@@ -31,7 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from sagemaker_constructs import lifecycle_scripts
+# mypy cannot follow the setuptools package-dir mapping of this subpackage (it checks the
+# folder as the top-level module lifecycle_scripts instead; see pyproject.toml).
+from sagemaker_constructs import lifecycle_scripts  # type: ignore[attr-defined]
 
 #: Kernels every notebook instance (Amazon Linux 2023) has, by conda environment name.
 BUILT_IN_KERNELS: Final = ("python3", "pytorch_p310", "tensorflow2_p310")
@@ -320,7 +322,7 @@ class NotebookSetup(_StepList):
             if hasattr(step, attr) and not isinstance(getattr(step, attr), bool):
                 add(i, attr, getattr(step, attr), "True or False")
 
-        def optional_text(i: int, attr: str, value: object, rx: re.Pattern[str], rule: str):
+        def optional_text(i: int, attr: str, value: object, rx: re.Pattern[str], rule: str) -> None:
             if value is not None and not _matches(rx, value):
                 add(i, attr, value, rule)
 

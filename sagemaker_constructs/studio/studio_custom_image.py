@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from aws_cdk import RemovalPolicy, Tags
 from aws_cdk import aws_ecr as ecr
@@ -16,7 +16,7 @@ from constructs import Construct, IConstruct
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
 from sagemaker_constructs._defaults import new_key
 from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
-from sagemaker_constructs._validation import Problems, is_token
+from sagemaker_constructs._validation import ConstructValidationError, Problem, Problems, is_token
 from sagemaker_constructs.setup.studio_setup import STUDIO_APP_TYPES
 
 #: An ECR image tag.
@@ -250,7 +250,7 @@ class StudioCustomImage(Construct):
             )
             self.version.node.add_dependency(self.resource)
 
-        app_config = {
+        app_configs: dict[str, dict[str, Any]] = {
             "JupyterLab": {
                 "jupyter_lab_app_image_config": (
                     sagemaker.CfnAppImageConfig.JupyterLabAppImageConfigProperty()
@@ -261,7 +261,8 @@ class StudioCustomImage(Construct):
                     sagemaker.CfnAppImageConfig.CodeEditorAppImageConfigProperty()
                 )
             },
-        }[app_type]
+        }
+        app_config = app_configs[app_type]
         self.app_image_config = sagemaker.CfnAppImageConfig(
             self, "AppImageConfig", app_image_config_name=image_name, **app_config
         )
@@ -286,11 +287,32 @@ class StudioCustomImage(Construct):
         ``consumer`` (a domain or user profile resource) is made to depend on the image
         version and the app image config, which it names but does not reference.
         """
-        assert self.version is not None
+        if self.version is None:
+            raise ConstructValidationError(
+                self.node.path,
+                [
+                    Problem(
+                        "image_tag",
+                        None,
+                        "a tag (or image_uri) so the image has a version a domain or user "
+                        "profile can attach; check attachable first",
+                    )
+                ],
+            )
         consumer.node.add_dependency(self.version, self.app_image_config)
         return {"image_name": self.image_name, "app_image_config_name": self.image_name}
 
     def grant_push(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` (e.g. a team's CI role) push images to the repository."""
-        assert self.repository is not None, "no repository with image_uri"
+        if self.repository is None:
+            raise ConstructValidationError(
+                self.node.path,
+                [
+                    Problem(
+                        "image_uri",
+                        "given (the image lives elsewhere, no repository here)",
+                        "no image_uri, so that this construct has a repository to push to",
+                    )
+                ],
+            )
         return self.repository.grant_pull_push(grantee)

@@ -685,6 +685,15 @@ class StudioDomain(Construct):
         p.max_items("security_groups", security_groups, MAX_SECURITY_GROUPS)
         if security_groups is not None and not security_groups:
             p.add("security_groups", "0 items", "at least one, or none given for a new group")
+        for i, group in enumerate(security_groups or ()):
+            # e.g. NotebookNetwork.studio_security_group, which is None unless studio=True.
+            if group is None:
+                p.add(
+                    f"security_groups[{i}]",
+                    group,
+                    "a security group (NotebookNetwork.studio_security_group is None "
+                    "unless the network is created with studio=True)",
+                )
         p.pattern(
             "domain_name", domain_name, NAME_PATTERN, NAME_ALLOWED, max_length=NAME_MAX_LENGTH
         )

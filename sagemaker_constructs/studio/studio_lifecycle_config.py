@@ -24,7 +24,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagemaker_constructs._names import NAME_MAX_LENGTH, NAME_PATTERN
-from sagemaker_constructs._validation import Problems
+from sagemaker_constructs._validation import ConstructValidationError, Problem, Problems
 from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
 from sagemaker_constructs.setup.studio_setup import STUDIO_APP_TYPES, StudioSetup
 
@@ -150,7 +150,10 @@ class StudioLifecycleConfig(Construct):
             max_length=NAME_PREFIX_MAX_LENGTH,
         )
         problems.raise_if_any()
-        assert script is not None
+        if script is None:  # every path leaving it None has added a problem above
+            raise ConstructValidationError(
+                self.node.path, [Problem("script/setup", None, "either a script or a setup")]
+            )
 
         self.app_type: str = app_type
         self.script = script
@@ -160,7 +163,17 @@ class StudioLifecycleConfig(Construct):
             or Names.unique_resource_name(self, max_length=NAME_PREFIX_MAX_LENGTH, separator="-")
         ).lower()
         content = script.base64
-        assert len(content) <= MAX_BASE64_CHARS
+        if len(content) > MAX_BASE64_CHARS:  # script.problems() reports this first
+            raise ConstructValidationError(
+                self.node.path,
+                [
+                    Problem(
+                        "script",
+                        f"{len(content)} base64 characters",
+                        f"at most {MAX_BASE64_CHARS}",
+                    )
+                ],
+            )
 
         def name() -> str:
             digest = hashlib.sha256(
