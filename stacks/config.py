@@ -244,6 +244,9 @@ class ExistingVpc(_Model):
     route_table_ids: list[Annotated[str, Field(pattern=r"^rtb-[0-9a-f]{8,17}$")]] = []
     existing_endpoints: list[Annotated[str, AfterValidator(_endpoint)]] = []
     has_flow_logs: bool = False
+    #: The subnets route to an internet or NAT gateway and that is accepted (a warning).
+    #: Default: subnets are taken as isolated.
+    allow_internet_routed_subnets: bool = False
 
     @model_validator(mode="after")
     def _one_subnet_per_az(self) -> ExistingVpc:
@@ -270,6 +273,11 @@ class Network(_Model):
     cidr: str = "10.0.0.0/16"
     max_azs: Annotated[int, _in_range(2, 6)] = 2
     existing_vpc: ExistingVpc | None = None
+    #: The Region's AWS-managed S3 prefix list (com.amazonaws.<region>.s3): notebooks'
+    #: only egress besides the VPC endpoints. Unset: notebooks cannot reach S3.
+    s3_prefix_list_id: Annotated[str, Field(pattern=r"^pl-[0-9a-f]{8,17}$")] | None = None
+    #: Endpoint policies admit this AWS Organization instead of only this account.
+    organization_id: Annotated[str, Field(pattern=r"^o-[a-z0-9]{10,32}$")] | None = None
 
     @model_validator(mode="after")
     def _cidr_holds_the_subnets(self) -> Network:
