@@ -298,6 +298,41 @@ class Network(_Model):
         return self
 
 
+def _cidr_range(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "cidr_range",
+            "got {value!r}; allowed: a CIDR range like 203.0.113.0/24",
+            {"value": value},
+        ) from None
+    return value
+
+
+class PersonAccessSettings(_Model):
+    """One IAM managed policy per person: open only their own notebook and Studio profile.
+
+    The policy is named ``<prefix>-<team>-<user>-access``, for a customer managed policy
+    reference in the person's IAM Identity Center permission set (docs/SECURITY.md).
+    """
+
+    #: Calls may come through the platform's SageMaker API, notebook and Studio endpoints.
+    through_vpc_endpoints: bool = True
+    #: Calls may come from these address ranges (office, VPN egress).
+    source_ip_ranges: list[Annotated[str, AfterValidator(_cidr_range)]] = []
+
+    @model_validator(mode="after")
+    def _some_network(self) -> PersonAccessSettings:
+        if not self.through_vpc_endpoints and not self.source_ip_ranges:
+            raise PydanticCustomError(
+                "no_network",
+                "through_vpc_endpoints: got false with no source_ip_ranges; allowed: "
+                "true, or at least one source address range",
+            )
+        return self
+
+
 class PackageMirrorSettings(_Model):
     """A CodeArtifact PyPI mirror in the platform stack, with its VPC endpoints."""
 
@@ -667,6 +702,8 @@ class PlatformSettings(_Model):
     package_mirror: PackageMirrorSettings | None = None
     studio: StudioSettings | None = None
     guardrails: Guardrails = Guardrails()
+    #: Person-bound access policies; unset: none are created.
+    person_access: PersonAccessSettings | None = None
     #: Deploy with CDK Pipelines to these environments instead of with `cdk deploy`.
     pipeline: Annotated[PipelineSettings | None, AfterValidator(_pipeline_without_env)] = None
 

@@ -12,6 +12,7 @@ from sagemaker_constructs.governance.notebook_guardrails import NotebookGuardrai
 from sagemaker_constructs.governance.notebook_permissions_boundary import (
     NotebookPermissionsBoundary,
 )
+from sagemaker_constructs.governance.person_access import PersonAccess
 from sagemaker_constructs.governance.stack_limits import (
     LimitProblem,
     StackLimitsCheck,
@@ -29,6 +30,7 @@ __all__ = [
     "LimitProblem",
     "NotebookGuardrails",
     "NotebookPermissionsBoundary",
+    "PersonAccess",
     "StackLimitsCheck",
     "assembly_problems",
     "register_compliance_checks",
