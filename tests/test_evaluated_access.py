@@ -192,3 +192,26 @@ def test_a_role_without_the_team_policy_is_denied_its_bucket(
     }
     other = _client("s3", moto_url, _role_credentials(moto_url, admin, "no-data", empty))
     assert _denied(lambda: other.get_object(Bucket=fraud_bucket, Key="data.csv"))
+
+
+def test_the_boundary_attached_as_a_policy_is_not_administrator(
+    example: Synthesized, moto_url: str, admin: dict[str, str]
+):
+    stack = example.built.teams["fraud"]
+    resources = example.template_json(stack.artifact_id)["Resources"]
+    (boundary,) = [
+        r["Properties"]["PolicyDocument"]
+        for k, r in resources.items()
+        if k.startswith("PermissionsBoundary") and r["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    creds = _role_credentials(moto_url, admin, "boundary-as-policy", _resolve(boundary, {}))
+    # A notebook service it allows: the evaluator admits the call.
+    _client("s3", moto_url, creds).list_buckets()
+    # Anything else, e.g. creating users or roles: denied.
+    iam = _client("iam", moto_url, creds)
+    assert _denied(lambda: iam.create_user(UserName="intruder"))
+    assert _denied(
+        lambda: iam.attach_role_policy(
+            RoleName="fraud-nb", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+        )
+    )
