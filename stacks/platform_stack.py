@@ -10,7 +10,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from sagemaker_constructs import NotebookNetwork, PackageMirror
-from sagemaker_constructs._compliance import acknowledge
+from sagemaker_constructs._compliance import acknowledge, skip_checkov
 from sagemaker_constructs._defaults import NOTEBOOK_LOG_GROUP_NAME, allow_cloudwatch_logs, new_key
 
 from .config import RETENTION_DAYS, PlatformSettings
@@ -121,6 +121,13 @@ class PlatformStack(Stack):
                     noncurrent_version_expiration=Duration.days(30),
                 )
             ],
+        )
+        skip_checkov(
+            self.access_logs_bucket.node.default_child,  # type: ignore[arg-type]
+            {
+                "CKV_AWS_18": "The destination of the buckets' access logs; logging it "
+                "into itself would loop."
+            },
         )
         # Team buckets live in other stacks; naming them here would make this stack depend
         # on theirs. The logging service is allowed for this account's buckets instead.

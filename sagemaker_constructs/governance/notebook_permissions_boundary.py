@@ -8,7 +8,7 @@ from typing import Final
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from sagemaker_constructs._compliance import acknowledge
+from sagemaker_constructs._compliance import acknowledge, skip_checkov
 from sagemaker_constructs._validation import Problems
 from sagemaker_constructs.notebooks.notebook_instance import check_instance_type
 
@@ -172,6 +172,19 @@ class NotebookPermissionsBoundary(Construct):
                 "permissions are the intersection with each role's own least-privilege "
                 "policies; sagemaker:* and s3:* bound what those may grant.",
             )
+        boundary_only = (
+            "Permissions boundary: grants nothing by itself; each role's own policy, "
+            "scoped to the team's resources, decides what is allowed"
+        )
+        skip_checkov(
+            self.policy.node.default_child,  # type: ignore[arg-type]
+            {
+                "CKV_AWS_107": boundary_only + " (the ECR, CodeArtifact bearer tokens).",
+                "CKV_AWS_108": boundary_only + " (reading the team's bucket).",
+                "CKV_AWS_109": boundary_only + " (kms:CreateGrant for SageMaker volumes).",
+                "CKV_AWS_111": boundary_only + " (writing the team's bucket).",
+            },
+        )
         for action in BOUNDARY_SERVICE_ACTIONS:
             if "*" in action:
                 acknowledge(

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from sagemaker_constructs._compliance import skip_checkov
 from sagemaker_constructs._defaults import allow_cloudwatch_logs, new_key, select_subnets
 from sagemaker_constructs._validation import Problems
 
@@ -450,6 +451,18 @@ def _drop_redundant_depends_on(scope: Construct) -> None:
     handler = provider.node.try_find_child("Handler") if provider else None
     if isinstance(handler, CfnResource):
         handler.add_deletion_override("DependsOn")
+        reason = (
+            "aws-cdk-lib's provider that empties the default security group once at "
+            "deploy: it runs only as a CloudFormation custom resource"
+        )
+        skip_checkov(
+            handler,
+            {
+                "CKV_AWS_115": reason + "; one invocation per deploy, no concurrency to cap.",
+                "CKV_AWS_116": reason + "; CloudFormation receives its failures, no DLQ.",
+                "CKV_AWS_117": reason + "; it calls only the EC2 API, outside the VPC.",
+            },
+        )
 
 
 def _internet_routed(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list[ec2.ISubnet]:
