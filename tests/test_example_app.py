@@ -430,3 +430,18 @@ def test_no_security_group_sends_to_the_whole_internet(example: Synthesized):
     for template, name, rule in rules:
         assert rule.get("CidrIp") != "0.0.0.0/0", (template, name, rule)
         assert rule.get("CidrIpv6") != "::/0", (template, name, rule)
+
+
+def test_the_endpoint_policy_check_catches_an_unbound_statement():
+    # Negative control for the check above: CDK's default full-access policy fails it.
+    assert _allows_everyone_unconditionally({"Effect": "Allow", "Principal": "*"})
+    assert _allows_everyone_unconditionally(
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Condition": {"Bool": {"x": "y"}}}
+    )
+    assert not _allows_everyone_unconditionally(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012"}},
+        }
+    )
