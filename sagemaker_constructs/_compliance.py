@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 
@@ -39,3 +39,15 @@ def _render(value: Any) -> str:
             sep, parts = arg
             return str(sep).join(_render(p) for p in parts)
     raise ValueError(f"cannot name {value!r} as a cdk-nag finding")
+
+
+def skip_checkov(resource: CfnResource, checks: dict[str, str]) -> None:
+    """Record checkov findings judged by hand on ``resource``, each with its reason.
+
+    checkov reads ``Metadata.checkov.skip`` of a CloudFormation resource
+    (https://www.checkov.io/2.Basics/Suppressing%20and%20Skipping%20Policies.html).
+    """
+    resource.add_metadata(
+        "checkov",
+        {"skip": [{"id": check, "comment": reason} for check, reason in sorted(checks.items())]},
+    )

@@ -98,6 +98,7 @@ def build_app(scope: Construct, config: PlatformConfig) -> PlatformApp:
             access_logs_bucket=platform.access_logs_bucket,
             package_mirror=settings.package_mirror,
             guardrails=settings.guardrails,
+            person_access=settings.person_access,
             prefix=prefix,
             studio_domain=studio.domain if studio else None,
             **stack_args(stack_id, f"SageMaker notebooks of team {team.name}"),

@@ -244,6 +244,9 @@ class ExistingVpc(_Model):
     route_table_ids: list[Annotated[str, Field(pattern=r"^rtb-[0-9a-f]{8,17}$")]] = []
     existing_endpoints: list[Annotated[str, AfterValidator(_endpoint)]] = []
     has_flow_logs: bool = False
+    #: The subnets route to an internet or NAT gateway and that is accepted (a warning).
+    #: Default: subnets are taken as isolated.
+    allow_internet_routed_subnets: bool = False
 
     @model_validator(mode="after")
     def _one_subnet_per_az(self) -> ExistingVpc:
@@ -270,6 +273,11 @@ class Network(_Model):
     cidr: str = "10.0.0.0/16"
     max_azs: Annotated[int, _in_range(2, 6)] = 2
     existing_vpc: ExistingVpc | None = None
+    #: The Region's AWS-managed S3 prefix list (com.amazonaws.<region>.s3): notebooks'
+    #: only egress besides the VPC endpoints. Unset: notebooks cannot reach S3.
+    s3_prefix_list_id: Annotated[str, Field(pattern=r"^pl-[0-9a-f]{8,17}$")] | None = None
+    #: Endpoint policies admit this AWS Organization instead of only this account.
+    organization_id: Annotated[str, Field(pattern=r"^o-[a-z0-9]{10,32}$")] | None = None
 
     @model_validator(mode="after")
     def _cidr_holds_the_subnets(self) -> Network:
@@ -286,6 +294,41 @@ class Network(_Model):
                 "cidr: got {cidr!r}; allowed: an IPv4 network address from /16 to /{largest} "
                 "(room for one /20 subnet in each of max_azs={azs} zones)",
                 {"cidr": self.cidr, "largest": largest, "azs": self.max_azs},
+            )
+        return self
+
+
+def _cidr_range(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "cidr_range",
+            "got {value!r}; allowed: a CIDR range like 203.0.113.0/24",
+            {"value": value},
+        ) from None
+    return value
+
+
+class PersonAccessSettings(_Model):
+    """One IAM managed policy per person: open only their own notebook and Studio profile.
+
+    The policy is named ``<prefix>-<team>-<user>-access``, for a customer managed policy
+    reference in the person's IAM Identity Center permission set (docs/SECURITY.md).
+    """
+
+    #: Calls may come through the platform's SageMaker API, notebook and Studio endpoints.
+    through_vpc_endpoints: bool = True
+    #: Calls may come from these address ranges (office, VPN egress).
+    source_ip_ranges: list[Annotated[str, AfterValidator(_cidr_range)]] = []
+
+    @model_validator(mode="after")
+    def _some_network(self) -> PersonAccessSettings:
+        if not self.through_vpc_endpoints and not self.source_ip_ranges:
+            raise PydanticCustomError(
+                "no_network",
+                "through_vpc_endpoints: got false with no source_ip_ranges; allowed: "
+                "true, or at least one source address range",
             )
         return self
 
@@ -659,6 +702,8 @@ class PlatformSettings(_Model):
     package_mirror: PackageMirrorSettings | None = None
     studio: StudioSettings | None = None
     guardrails: Guardrails = Guardrails()
+    #: Person-bound access policies; unset: none are created.
+    person_access: PersonAccessSettings | None = None
     #: Deploy with CDK Pipelines to these environments instead of with `cdk deploy`.
     pipeline: Annotated[PipelineSettings | None, AfterValidator(_pipeline_without_env)] = None
 

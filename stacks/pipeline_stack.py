@@ -171,6 +171,7 @@ class PipelineStack(Stack):
             self.artifact_buckets.append(support.replication_bucket)
             support_stacks.append(support.stack)
         _deny_starting_builds_to_the_asset_roles(self.pipeline)
+        _grant_use_connection(self.pipeline, settings.connection_arn)
         # Only the pipeline's own constructs: the stages' stacks are the platform's.
         for scope in (self.pipeline, *support_stacks):
             _managed_instead_of_inline(scope)
@@ -263,6 +264,30 @@ def _harden_artifact_bucket(bucket: s3.IBucket, stack: Stack) -> None:
         "This bucket is the destination of the artifact bucket's server access logs; "
         "logging it into itself would loop.",
     )
+
+
+def _grant_use_connection(pipeline: pipelines.CodePipeline, connection_arn: str) -> None:
+    """Grant ``UseConnection`` under the connection ARN's own service prefix.
+
+    CDK grants ``codestar-connections:UseConnection`` whatever the ARN; since the
+    rename, a connection created as ``arn:aws:codeconnections:...`` is authorised only
+    for ``codeconnections:`` actions ("the service prefix must match that of the
+    resource", https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html).
+    """
+    service = connection_arn.split(":")[2]
+    for node in pipeline.pipeline.node.find_all():
+        if isinstance(node, iam.Role) and node.node.path.endswith(
+            "/Source/Source/CodePipelineActionRole"
+        ):
+            node.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="UseTheConnection",
+                    actions=[f"{service}:UseConnection"],
+                    resources=[connection_arn],
+                )
+            )
+            return
+    raise RuntimeError("CDK Pipelines' source action role was not found")  # pragma: no cover
 
 
 def _deny_starting_builds_to_the_asset_roles(pipeline: pipelines.CodePipeline) -> None:

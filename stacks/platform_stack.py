@@ -16,7 +16,7 @@ from sagemaker_constructs import (
     allow_cloudwatch_logs,
     new_key,
 )
-from sagemaker_constructs.governance import acknowledge
+from sagemaker_constructs.governance import acknowledge, skip_checkov
 
 from .config import RETENTION_DAYS, PlatformSettings
 
@@ -50,19 +50,28 @@ class PlatformStack(Stack):
         net = settings.network
         if net.existing_vpc is not None:
             ev = net.existing_vpc
+            routed = ev.allow_internet_routed_subnets
             vpc = ec2.Vpc.from_vpc_attributes(
                 self,
                 "ExistingVpc",
                 vpc_id=ev.vpc_id,
                 availability_zones=ev.availability_zones,
-                isolated_subnet_ids=ev.subnet_ids,
-                isolated_subnet_route_table_ids=ev.route_table_ids or None,
+                # Declared routed subnets are imported as private (egress) subnets, so
+                # NotebookNetwork sees the internet route the config admits to.
+                private_subnet_ids=ev.subnet_ids if routed else None,
+                private_subnet_route_table_ids=(ev.route_table_ids or None) if routed else None,
+                isolated_subnet_ids=None if routed else ev.subnet_ids,
+                isolated_subnet_route_table_ids=None if routed else (ev.route_table_ids or None),
             )
             self.network = NotebookNetwork(
                 self,
                 "Network",
                 vpc=vpc,
+                vpc_subnets=ec2.SubnetSelection(subnets=vpc.private_subnets) if routed else None,
+                allow_internet_routed_subnets=routed,
                 existing_endpoints=ev.existing_endpoints,
+                s3_prefix_list_id=net.s3_prefix_list_id,
+                organization_id=net.organization_id,
                 flow_logs=not ev.has_flow_logs,
                 flow_log_retention=retention,
                 encryption_key=self.key,
@@ -74,6 +83,8 @@ class PlatformStack(Stack):
                 "Network",
                 ip_addresses=ec2.IpAddresses.cidr(net.cidr),
                 max_azs=net.max_azs,
+                s3_prefix_list_id=net.s3_prefix_list_id,
+                organization_id=net.organization_id,
                 flow_log_retention=retention,
                 encryption_key=self.key,
                 studio=settings.studio is not None,
@@ -115,6 +126,13 @@ class PlatformStack(Stack):
                     noncurrent_version_expiration=Duration.days(30),
                 )
             ],
+        )
+        skip_checkov(
+            self.access_logs_bucket.node.default_child,  # type: ignore[arg-type]
+            {
+                "CKV_AWS_18": "The destination of the buckets' access logs; logging it "
+                "into itself would loop."
+            },
         )
         # Team buckets live in other stacks; naming them here would make this stack depend
         # on theirs. The logging service is allowed for this account's buckets instead.

@@ -28,9 +28,10 @@ from sagemaker_constructs.governance.notebook_guardrails import NotebookGuardrai
 from sagemaker_constructs.governance.notebook_permissions_boundary import (
     NotebookPermissionsBoundary,
 )
+from sagemaker_constructs.governance.person_access import PersonAccess
 from sagemaker_constructs.governance.stack_limits import MAX_OUTPUTS, MAX_RESOURCES
 
-from .config import Guardrails, PackageMirrorSettings, Team
+from .config import Guardrails, PackageMirrorSettings, PersonAccessSettings, Team
 
 # The share of each of CloudFormation's per-stack limits (resources, outputs) that one
 # stack's notebooks may take. The rest is headroom: a team's first stack also holds its
@@ -79,6 +80,7 @@ class TeamStack(Stack):
         network: NotebookNetwork,
         package_mirror: PackageMirrorSettings | None = None,
         guardrails: Guardrails | None = None,
+        person_access: PersonAccessSettings | None = None,
         access_logs_bucket: s3.IBucket,
         prefix: str,
         studio_domain: StudioDomain | None = None,
@@ -233,6 +235,41 @@ class TeamStack(Stack):
         self.studio_profiles: dict[str, StudioUserProfile] = {}
         if team.studio is not None and studio_domain is not None:
             self._add_studio(team, studio_domain, prefix)
+        self.person_access: dict[str, PersonAccess] = {}
+        if person_access is not None:
+            self._add_person_access(team, network, person_access, prefix)
+
+    def _add_person_access(
+        self,
+        team: Team,
+        network: NotebookNetwork,
+        settings: PersonAccessSettings,
+        prefix: str,
+    ) -> None:
+        endpoints = (
+            [
+                network.interface_endpoints[name]
+                for name in ("sagemaker.api", "notebook", "studio")
+                if name in network.interface_endpoints
+            ]
+            if settings.through_vpc_endpoints
+            else []
+        )
+        for user in dict.fromkeys([*self.notebooks, *self.studio_profiles]):
+            notebook = self.notebooks.get(user)
+            profile = self.studio_profiles.get(user)
+            # Beside the notebook: a notebook in a split-off stack is referenced from there.
+            scope = Stack.of(notebook) if notebook is not None and profile is None else self
+            self.person_access[user] = PersonAccess(
+                scope,
+                f"Access-{user}",
+                person=user,
+                notebooks=[notebook] if notebook is not None else [],
+                studio_user_profiles=[profile] if profile is not None else [],
+                vpc_endpoints=endpoints,
+                source_ip_ranges=settings.source_ip_ranges,
+                managed_policy_name=f"{prefix}-{team.name}-{user}-access",
+            )
 
     def _add_notebook_stack(
         self, scope: Construct, id: str, team: Team, kwargs: dict

@@ -387,3 +387,61 @@ def test_team_studio_role_is_least_privilege_with_the_team_data_policy(example: 
     # Teams without a studio section get no Studio role.
     fraud = example.template_json(example.built.teams["fraud"].artifact_id)
     assert not [k for k in fraud["Resources"] if k.startswith("Studio")]
+
+
+def _allows_everyone_unconditionally(statement: dict) -> bool:
+    everyone = statement.get("Principal") in ("*", {"AWS": "*"})
+    bound = {
+        key
+        for operator in statement.get("Condition", {}).values()
+        for key in operator
+        if key in ("aws:PrincipalAccount", "aws:PrincipalOrgID")
+    }
+    return statement["Effect"] == "Allow" and everyone and not bound
+
+
+def test_every_vpc_endpoint_has_a_policy_bound_to_the_account(example: Synthesized):
+    endpoints = [
+        (path.name, name, resource)
+        for path in example.template_files
+        for name, resource in json.loads(path.read_text())["Resources"].items()
+        if resource["Type"] == "AWS::EC2::VPCEndpoint"
+    ]
+    assert len(endpoints) >= 9  # six notebook, studio, two CodeArtifact, the S3 gateway
+    for template, name, resource in endpoints:
+        doc = resource["Properties"].get("PolicyDocument")
+        assert doc and doc["Statement"], (template, name)
+        for statement in doc["Statement"]:
+            assert not _allows_everyone_unconditionally(statement), (template, name, statement)
+
+
+def test_no_security_group_sends_to_the_whole_internet(example: Synthesized):
+    rules = []
+    for path in example.template_files:
+        for name, resource in json.loads(path.read_text())["Resources"].items():
+            if resource["Type"] == "AWS::EC2::SecurityGroupEgress":
+                rules.append((path.name, name, resource["Properties"]))
+            if resource["Type"] == "AWS::EC2::SecurityGroup":
+                rules += [
+                    (path.name, name, r)
+                    for r in resource["Properties"].get("SecurityGroupEgress", [])
+                ]
+    assert rules
+    for template, name, rule in rules:
+        assert rule.get("CidrIp") != "0.0.0.0/0", (template, name, rule)
+        assert rule.get("CidrIpv6") != "::/0", (template, name, rule)
+
+
+def test_the_endpoint_policy_check_catches_an_unbound_statement():
+    # Negative control for the check above: CDK's default full-access policy fails it.
+    assert _allows_everyone_unconditionally({"Effect": "Allow", "Principal": "*"})
+    assert _allows_everyone_unconditionally(
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Condition": {"Bool": {"x": "y"}}}
+    )
+    assert not _allows_everyone_unconditionally(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012"}},
+        }
+    )

@@ -307,6 +307,19 @@ def test_no_inline_policies_in_the_pipeline(pipeline: Pipeline):
         assert policy["Properties"]["Roles"]
 
 
+def test_source_role_may_use_the_connection_under_its_own_service_prefix(pipeline: Pipeline):
+    # The action prefix must match the ARN's service prefix (codeconnections here).
+    grants = [
+        statement
+        for policy in resources(pipeline.template, "AWS::IAM::ManagedPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Resource") == CONNECTION
+    ]
+    assert any(
+        s["Effect"] == "Allow" and s["Action"] == "codeconnections:UseConnection" for s in grants
+    ), grants
+
+
 def test_artifact_buckets_are_kms_encrypted_versioned_and_access_logged(pipeline: Pipeline):
     templates = pipeline.own_templates
     assert sorted(templates) == ["sagemaker-pipeline", "sagemaker-pipeline-support-eu-central-1"]

@@ -45,3 +45,19 @@ def test_every_acknowledgment_is_documented(example: Synthesized):
                     if not documented:
                         missing.append(f"{path}: {rule}")
     assert missing == []
+
+
+def test_only_the_declared_role_has_inline_or_aws_managed_policies(example: Synthesized):
+    found = []
+    for path in example.template_files:
+        for name, resource in json.loads(path.read_text())["Resources"].items():
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::IAM::Policy" or (
+                resource["Type"] == "AWS::IAM::Role"
+                and ("Policies" in props or ":iam::aws:policy/" in json.dumps(props))
+            ):
+                found.append((path.name, name))
+    declared = [(t, n) for t, n in found if "RestrictDefaultSGCustomResourceProvider" in n]
+    assert found == declared
+    # The doc names the exception, so the statement stays true.
+    assert len(declared) == 1 and "CustomVpcRestrictDefaultSGCustomResourceProviderRole" in DOC

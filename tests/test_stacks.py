@@ -9,7 +9,7 @@ import aws_cdk as cdk
 import pytest
 import yaml
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from sagemaker_constructs.governance import register_compliance_checks
 from stacks import build_app, parse_config
@@ -164,6 +164,33 @@ def test_existing_vpc_from_config_adds_only_what_is_missing():
         "subnet-0aaaaaaaaaaaaaaaa",
         "subnet-0bbbbbbbbbbbbbbbb",
     )
+
+
+def test_existing_vpc_declared_internet_routed_is_accepted_with_a_warning():
+    data = copy.deepcopy(BASE)
+    data["platform"]["network"] = {
+        "existing_vpc": {
+            "vpc_id": "vpc-0123456789abcdef0",
+            "availability_zones": ["eu-west-1a", "eu-west-1b"],
+            "subnet_ids": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+            "route_table_ids": ["rtb-0aaaaaaaaaaaaaaaa", "rtb-0bbbbbbbbbbbbbbbb"],
+            "allow_internet_routed_subnets": True,
+        }
+    }
+    data["teams"] = data["teams"][:1]
+    built = build_app(new_app(), parse_config(data))
+    warnings = Annotations.from_stack(built.platform).find_warning(
+        "*", Match.string_like_regexp("subnet-0bbbbbbbbbbbbbbbb can reach the internet")
+    )
+    assert len(warnings) == 1
+    notebook = next(
+        iter(
+            Template.from_stack(built.teams["fraud"])
+            .find_resources("AWS::SageMaker::NotebookInstance")
+            .values()
+        )
+    )
+    assert notebook["Properties"]["SubnetId"] == "subnet-0aaaaaaaaaaaaaaaa"
 
 
 def test_an_unacknowledged_finding_fails_synth(tmp_path):

@@ -126,10 +126,10 @@ def test_created_security_group_allows_nfs_within_itself_and_https_out(default_d
     )
     (group,) = t.find_resources("AWS::EC2::SecurityGroup").values()
     assert "SecurityGroupIngress" not in group["Properties"]
-    assert [
-        (e["CidrIp"], e["FromPort"], e["ToPort"])
-        for e in group["Properties"]["SecurityGroupEgress"]
-    ] == [("0.0.0.0/0", 443, 443)]
+    # Closed egress: HTTPS to the VPC's own range (its endpoints), never the internet.
+    ((egress),) = group["Properties"]["SecurityGroupEgress"]
+    assert (egress["FromPort"], egress["ToPort"]) == (443, 443)
+    assert egress["CidrIp"]["Fn::GetAtt"][1] == "CidrBlock"
 
 
 def test_default_execution_role_is_least_privilege(default_domain):

@@ -16,7 +16,7 @@ from tests.conftest import new_stack
 @pytest.fixture(scope="module")
 def network() -> tuple[cdk.Stack, NotebookNetwork, Template]:
     stack = new_stack()
-    net = NotebookNetwork(stack, "Net", studio=True)
+    net = NotebookNetwork(stack, "Net", studio=True, s3_prefix_list_id="pl-6da54004")
     return stack, net, Template.from_stack(stack)
 
 
@@ -48,7 +48,7 @@ def test_studio_group_reaches_the_endpoints_and_itself_over_nfs_only(network):
     assert {
         (r["FromPort"], json.dumps(r.get("DestinationSecurityGroupId")))
         for r in egress
-        if r["GroupId"] == studio
+        if r["GroupId"] == studio and "DestinationPrefixListId" not in r
     } == {(2049, json.dumps(studio)), (443, json.dumps(endpoints))}
     assert any(
         r["GroupId"] == endpoints and r["SourceSecurityGroupId"] == studio and r["FromPort"] == 443
@@ -59,10 +59,13 @@ def test_studio_group_reaches_the_endpoints_and_itself_over_nfs_only(network):
         for k, g in t.find_resources("AWS::EC2::SecurityGroup").items()
         if k.startswith("NetStudioSecurityGroup")
     ]
-    # HTTPS to S3 through the gateway endpoint, as for notebooks; nothing else inline.
-    assert [(e["CidrIp"], e["FromPort"]) for e in group["Properties"]["SecurityGroupEgress"]] == [
-        ("0.0.0.0/0", 443)
-    ]
+    # No inline egress; HTTPS to S3 through the gateway endpoint names its prefix list.
+    assert "SecurityGroupEgress" not in group["Properties"]
+    assert [
+        (r.get("CidrIp"), r["DestinationPrefixListId"], r["FromPort"])
+        for r in egress
+        if r["GroupId"] == studio and "DestinationPrefixListId" in r
+    ] == [(None, "pl-6da54004", 443)]
 
 
 def test_without_studio_nothing_changes():

@@ -14,11 +14,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_constructs._compliance import _render as finding_resource_name
-from sagemaker_constructs._compliance import acknowledge, acknowledge_wildcard_resource
+from sagemaker_constructs._compliance import (
+    acknowledge,
+    acknowledge_wildcard_resource,
+    skip_checkov,
+)
 from sagemaker_constructs.governance.notebook_guardrails import NotebookGuardrails
 from sagemaker_constructs.governance.notebook_permissions_boundary import (
     NotebookPermissionsBoundary,
 )
+from sagemaker_constructs.governance.person_access import PersonAccess
 from sagemaker_constructs.governance.stack_limits import (
     LimitProblem,
     StackLimitsCheck,
@@ -36,9 +41,11 @@ __all__ = [
     "LimitProblem",
     "NotebookGuardrails",
     "NotebookPermissionsBoundary",
+    "PersonAccess",
     "StackLimitsCheck",
     "acknowledge",
     "acknowledge_wildcard_resource",
+    "skip_checkov",
     "assembly_problems",
     "finding_resource_name",
     "register_compliance_checks",

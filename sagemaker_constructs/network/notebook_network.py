@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Final
 
 import jsii
-from aws_cdk import Annotations, CfnResource, RemovalPolicy, Stack
+from aws_cdk import Annotations, CfnResource, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from sagemaker_constructs._compliance import skip_checkov
 from sagemaker_constructs._defaults import allow_cloudwatch_logs, new_key, select_subnets
 from sagemaker_constructs._validation import Problems
 
@@ -39,6 +41,13 @@ ENDPOINT_NAMES: Final[tuple[str, ...]] = (
     *STUDIO_ENDPOINT_SERVICES,
     S3_GATEWAY,
 )
+
+#: Interface endpoints whose calls may reach only resources of this account (or
+#: organisation): credentials of another account through STS, keys and log groups of
+#: another account are the exfiltration paths the endpoint policy closes. The SageMaker
+#: endpoints are left on the principal condition only, because SageMaker APIs also read
+#: AWS-owned resources (public images, hub content).
+_RESOURCE_SCOPED: Final = frozenset({"sts", "kms", "logs"})
 
 _HTTPS = ec2.Port.tcp(443)
 #: NFS, between Studio apps and the domain's EFS home file system.
@@ -90,6 +99,10 @@ class NotebookNetwork(Construct):
         restrict_default_security_group: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         studio: bool = False,
+        organization_id: str | None = None,
+        s3_prefix_list_id: str | None = None,
+        extra_s3_bucket_arns: Sequence[str] = (),
+        allow_internet_routed_subnets: bool = False,
     ) -> None:
         """Create the network.
 
@@ -115,6 +128,20 @@ class NotebookNetwork(Construct):
             studio: Also serve a SageMaker Studio domain in ``VpcOnly`` mode: add the
                 Studio endpoint (unless ``'studio'`` is in ``existing_endpoints``) and
                 :attr:`studio_security_group`. Default: notebooks only.
+            organization_id: An AWS Organizations ID (``o-...``). Default: the endpoint
+                policies admit only principals of this account, reaching resources of
+                this account; with an ID, principals and resources of the organisation.
+            s3_prefix_list_id: ID of the AWS-managed prefix list of S3 in the region
+                (``com.amazonaws.<region>.s3``). Notebook and Studio groups send 443
+                only to the endpoints' group and to this list. Default: no S3 egress
+                rule (notebooks cannot reach S3) and a warning.
+            extra_s3_bucket_arns: Bucket ARNs outside the account (or organisation) that
+                notebooks may read through the S3 gateway endpoint, e.g. an AWS-owned
+                OS package repository. Default: none (see docs/SECURITY.md).
+            allow_internet_routed_subnets: Accept selected subnets of an existing VPC
+                that route to an internet or NAT gateway (public or
+                ``PRIVATE_WITH_EGRESS`` subnets). Default: a synth-time error naming
+                each such subnet; with ``True``, a warning.
         """
         super().__init__(scope, id)
         problems = Problems(self)
@@ -138,7 +165,35 @@ class NotebookNetwork(Construct):
                 "a VPC imported with its route table IDs (needed for the S3 gateway "
                 "endpoint), or 's3' in existing_endpoints",
             )
+        if (
+            organization_id is not None
+            and not Token.is_unresolved(organization_id)
+            and not re.fullmatch(r"o-[a-z0-9]{10,32}", organization_id)
+        ):
+            problems.add("organization_id", organization_id, "an ID like o-a1b2c3d4e5")
+        if (
+            s3_prefix_list_id is not None
+            and not Token.is_unresolved(s3_prefix_list_id)
+            and not re.fullmatch(r"pl-[0-9a-f]{8,17}", s3_prefix_list_id)
+        ):
+            problems.add("s3_prefix_list_id", s3_prefix_list_id, "an ID like pl-6da54004")
+        routed = _internet_routed(vpc, vpc_subnets) if vpc is not None else []
+        if routed and not allow_internet_routed_subnets:
+            for subnet in routed:
+                problems.add(
+                    "vpc_subnets",
+                    f"subnet {_subnet_name(subnet)} (routes to an internet or NAT gateway)",
+                    "isolated subnets, or allow_internet_routed_subnets=True",
+                )
         problems.raise_if_any()
+        if routed:
+            Annotations.of(self).add_warning_v2(
+                "sagemaker-constructs:network-internet-routed",
+                "allow_internet_routed_subnets=True: notebooks in "
+                + ", ".join(_subnet_name(s) for s in routed)
+                + " can reach the internet past the VPC endpoints.",
+            )
+        self._organization_id = organization_id
 
         if vpc is None:
             vpc = ec2.Vpc(
@@ -160,7 +215,7 @@ class NotebookNetwork(Construct):
         self.vpc: ec2.IVpc = vpc
         self._subnets = vpc_subnets or ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
-            if vpc.isolated_subnets
+            if vpc.isolated_subnets or not allow_internet_routed_subnets
             else ec2.SubnetType.PRIVATE_WITH_EGRESS
         )
 
@@ -218,15 +273,33 @@ class NotebookNetwork(Construct):
                 service=ec2.GatewayVpcEndpointAwsService.S3,
                 subnets=[self._subnets],
             )
-            # The gateway endpoint is reached through the route table, not an ENI, so
-            # notebooks need an egress rule to S3's public ranges on 443.
+            for statement in self._s3_statements(extra_s3_bucket_arns):
+                self.s3_endpoint.add_to_policy(statement)
+        if s3_prefix_list_id is not None:
+            # The gateway endpoint is reached through the route table, not an ENI: the
+            # egress rule names S3's prefix list, never 0.0.0.0/0.
             for group in (self.notebook_security_group, self.studio_security_group):
                 if group is not None:
                     group.add_egress_rule(
-                        ec2.Peer.any_ipv4(),
+                        ec2.Peer.prefix_list(s3_prefix_list_id),
                         _HTTPS,
-                        "HTTPS to S3 via the gateway endpoint (no internet route)",
+                        "HTTPS to S3 via the gateway endpoint (S3 prefix list)",
                     )
+        else:
+            Annotations.of(self).add_warning_v2(
+                "sagemaker-constructs:network-no-s3-egress",
+                "s3_prefix_list_id not set: notebooks and Studio apps cannot reach S3 "
+                "(find it with aws ec2 describe-managed-prefix-lists "
+                "--filters Name=prefix-list-name,Values=com.amazonaws.<region>.s3).",
+            )
+        if existing_endpoints:
+            Annotations.of(self).add_warning_v2(
+                "sagemaker-constructs:network-ungoverned-endpoints",
+                "existing_endpoints "
+                + ", ".join(existing_endpoints)
+                + ": their endpoint policies are not managed here; scope them to this "
+                "account as docs/SECURITY.md describes.",
+            )
 
         self.key: kms.IKey | None = None
         self.flow_log_group: logs.LogGroup | None = None
@@ -309,8 +382,57 @@ class NotebookNetwork(Construct):
             security_groups=[self.endpoint_security_group],
             open=False,
         )
+        endpoint.add_to_policy(self._interface_statement(name))
         self.interface_endpoints[name] = endpoint
         return endpoint
+
+    def _account_conditions(self, *, resources: bool) -> dict[str, dict[str, str]]:
+        """Conditions binding callers (and optionally resources) to the account or org."""
+        if self._organization_id is not None:
+            keys = {"aws:PrincipalOrgID": self._organization_id}
+            if resources:
+                keys["aws:ResourceOrgID"] = self._organization_id
+        else:
+            account = Stack.of(self).account
+            keys = {"aws:PrincipalAccount": account}
+            if resources:
+                keys["aws:ResourceAccount"] = account
+        return {"StringEquals": keys}
+
+    def _interface_statement(self, name: str) -> iam.PolicyStatement:
+        # The endpoint policy is a resource policy on the endpoint: it narrows what any
+        # caller can do through it, whatever their own identity policy allows.
+        return iam.PolicyStatement(
+            sid="OnlyThisAccount",
+            principals=[iam.AnyPrincipal()],
+            actions=["*"],
+            resources=["*"],
+            conditions=self._account_conditions(resources=name in _RESOURCE_SCOPED),
+        )
+
+    def _s3_statements(self, extra_bucket_arns: Sequence[str]) -> list[iam.PolicyStatement]:
+        # Team buckets, the platform's buckets and the CDK asset bucket are all in this
+        # account: aws:ResourceAccount admits them and nothing of another account.
+        statements = [
+            iam.PolicyStatement(
+                sid="OwnBucketsOnly",
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:*"],
+                resources=["*"],
+                conditions=self._account_conditions(resources=True),
+            )
+        ]
+        if extra_bucket_arns:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ReadListedBuckets",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:GetObject", "s3:ListBucket"],
+                    resources=[r for arn in extra_bucket_arns for r in (arn, f"{arn}/*")],
+                    conditions=self._account_conditions(resources=False),
+                )
+            )
+        return statements
 
     def notebook_subnets(self) -> ec2.SelectedSubnets:
         """The subnets notebooks should be placed in (the endpoints' subnets)."""
@@ -329,6 +451,33 @@ def _drop_redundant_depends_on(scope: Construct) -> None:
     handler = provider.node.try_find_child("Handler") if provider else None
     if isinstance(handler, CfnResource):
         handler.add_deletion_override("DependsOn")
+        reason = (
+            "aws-cdk-lib's provider that empties the default security group once at "
+            "deploy: it runs only as a CloudFormation custom resource"
+        )
+        skip_checkov(
+            handler,
+            {
+                "CKV_AWS_115": reason + "; one invocation per deploy, no concurrency to cap.",
+                "CKV_AWS_116": reason + "; CloudFormation receives its failures, no DLQ.",
+                "CKV_AWS_117": reason + "; it calls only the EC2 API, outside the VPC.",
+            },
+        )
+
+
+def _internet_routed(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list[ec2.ISubnet]:
+    """Selected subnets CDK knows to route to an internet or NAT gateway."""
+    routed = {s.node.path for s in (*vpc.public_subnets, *vpc.private_subnets)}
+    if selection is None:
+        # Without a selection the isolated subnets are used when there are any.
+        return [] if vpc.isolated_subnets else list(vpc.private_subnets)
+    return [s for s in select_subnets(vpc, selection).subnets if s.node.path in routed]
+
+
+def _subnet_name(subnet: ec2.ISubnet) -> str:
+    if Token.is_unresolved(subnet.subnet_id):
+        return subnet.node.path
+    return subnet.subnet_id
 
 
 def _route_tables_known(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> bool:

@@ -137,7 +137,7 @@ class NotebookInstance(Construct):
             vpc_subnets: Subnets to choose from; the notebook goes in the first selected.
                 Default: the VPC's default selection (private, else isolated subnets).
             security_groups: Up to 5 security groups. Default: a new security group with
-                no inbound rules and HTTPS outbound only.
+                no inbound rules and HTTPS to the VPC's range only.
             instance_type: ``ml.<family>.<size>``. Default: ``ml.t3.medium``.
             notebook_instance_name: Name of the notebook, at most 63 characters. Default:
                 a name unique in the account, derived from the construct path.
@@ -219,10 +219,14 @@ class NotebookInstance(Construct):
                 self,
                 "SecurityGroup",
                 vpc=vpc,
-                description=f"Notebook {name}: no inbound, HTTPS outbound",
+                description=f"Notebook {name}: no inbound, HTTPS within the VPC",
                 allow_all_outbound=False,
             )
-            self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
+            # The VPC's range (its interface endpoints), never 0.0.0.0/0; NotebookNetwork's
+            # group adds S3 through its prefix list.
+            self.security_group.add_egress_rule(
+                ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(443), "HTTPS within the VPC"
+            )
             security_groups = [self.security_group]
         self._connections = ec2.Connections(security_groups=list(security_groups or []))
 

@@ -251,10 +251,14 @@ class StudioDomain(Construct):
                 self,
                 "SecurityGroup",
                 vpc=vpc,
-                description=f"Studio domain {name}: HTTPS outbound, NFS within the group",
+                description=f"Studio domain {name}: HTTPS within the VPC, NFS within the group",
                 allow_all_outbound=False,
             )
-            self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
+            # Only the VPC's own range (its interface endpoints), never 0.0.0.0/0; pass
+            # NotebookNetwork's studio_security_group for S3 through the gateway.
+            self.security_group.add_egress_rule(
+                ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(443), "HTTPS within the VPC"
+            )
             security_groups = [self.security_group]
         for group in security_groups:
             # The apps mount their EFS home volume over NFS (idempotent on a group that

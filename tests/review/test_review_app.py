@@ -118,7 +118,7 @@ def test_removing_a_team_keeps_its_retained_data_with_warnings(assembly: Assembl
     assert result.exit_code == 0
     assert not result.data_loss
     report = result.markdown
-    assert "#### ➖ `sagemaker-team-risk` — stack removed with 10 resources" in report
+    assert "#### ➖ `sagemaker-team-risk` — stack removed with 11 resources" in report
     warned = {(f.resource_type, f.level) for f in result.findings}
     assert warned == {
         ("AWS::SageMaker::NotebookInstance", WARNING),
@@ -210,7 +210,7 @@ def test_adding_a_team_reports_a_new_stack_without_data_loss(assembly: Assemblie
     report = result.stdout
     assert "2 of 6 stacks changed (1 added, 0 removed)" in report
     assert "data loss: **no**" in report
-    assert "#### ➕ `sagemaker-team-risk` — new stack, 10 resources" in report
+    assert "#### ➕ `sagemaker-team-risk` — new stack, 11 resources" in report
     assert "`AWS::SageMaker::NotebookInstance` ×1" in report
     # The platform's access-log bucket policy gains the new team's prefix: one statement changed.
     assert (
