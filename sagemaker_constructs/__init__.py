@@ -1,6 +1,10 @@
 """Secure-by-default AWS CDK v2 constructs for SageMaker notebook and Studio environments."""
 
 from sagemaker_constructs._validation import ConstructValidationError, Problem
+from sagemaker_constructs.cost.notebook_schedules import NotebookSchedules
+from sagemaker_constructs.cost.office_hours import OfficeHours
+from sagemaker_constructs.cost.team_alerts import TeamAlerts
+from sagemaker_constructs.cost.team_budget import TeamBudget
 from sagemaker_constructs.network.notebook_network import ENDPOINT_NAMES, NotebookNetwork
 from sagemaker_constructs.network.package_mirror import PackageMirror
 from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
@@ -39,10 +43,14 @@ __all__ = [
     "NotebookInstance",
     "NotebookLifecycleConfig",
     "NotebookNetwork",
+    "NotebookSchedules",
+    "OfficeHours",
     "Problem",
     "StudioCustomImage",
     "StudioDomain",
     "StudioLifecycleConfig",
     "StudioSetup",
     "StudioUserProfile",
+    "TeamAlerts",
+    "TeamBudget",
 ]

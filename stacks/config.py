@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,6 +39,15 @@ from sagemaker_constructs import (
 )
 from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
 from sagemaker_constructs._validation import tag_problem
+from sagemaker_constructs.cost.office_hours import (
+    DAYS_ALLOWED,
+    DAYS_PATTERN,
+    TIME_ALLOWED,
+    TIME_PATTERN,
+    OfficeHours,
+)
+from sagemaker_constructs.cost.team_alerts import EMAIL_PATTERN
+from sagemaker_constructs.cost.team_budget import MAX_NOTIFICATIONS
 from sagemaker_constructs.network.package_mirror import DOMAIN_PATTERN, REPOSITORY_PATTERN
 from sagemaker_constructs.notebooks.notebook_instance import (
     INSTANCE_TYPE_ALLOWED,
@@ -313,6 +323,75 @@ class Guardrails(_Model):
         )
 
 
+def _time_zone(value: str) -> str:
+    _check(value in zoneinfo.available_timezones(), "an IANA time zone name (Europe/Berlin)")
+    return value
+
+
+def _time(value: str) -> str:
+    _check(bool(TIME_PATTERN.fullmatch(value)), TIME_ALLOWED)
+    return value
+
+
+def _days(value: str) -> str:
+    _check(bool(DAYS_PATTERN.fullmatch(value)), DAYS_ALLOWED)
+    return value
+
+
+def _email(value: str) -> str:
+    _check(bool(EMAIL_PATTERN.fullmatch(value)), "an e-mail address")
+    return value
+
+
+def _percent(value: float) -> float:
+    _check(0 < value <= 1000, "a percentage above 0, at most 1000")
+    return value
+
+
+def _dollars(value: float) -> float:
+    _check(0 < value <= 1e9, "a number of US dollars above 0")
+    return value
+
+
+class OfficeHoursSettings(_Model):
+    """When a team's notebooks run: stopped daily at ``stop``, optionally started."""
+
+    time_zone: Annotated[str, AfterValidator(_time_zone)]
+    start: Annotated[str, AfterValidator(_time)] = "08:00"
+    stop: Annotated[str, AfterValidator(_time)] = "19:00"
+    days: Annotated[str, AfterValidator(_days)] = "MON-FRI"
+    start_notebooks: bool = False
+
+    @model_validator(mode="after")
+    def _stop_after_start(self) -> OfficeHoursSettings:
+        if self.start >= self.stop:
+            raise PydanticCustomError(
+                "not_allowed",
+                "stop {stop!r} is not after start {start!r}; allowed: a stop after the start",
+                {"stop": self.stop, "start": self.start},
+            )
+        return self
+
+    def office_hours(self) -> OfficeHours:
+        return OfficeHours(**self.model_dump())
+
+
+class AlertSettings(_Model):
+    """The team's SNS topic (KMS-encrypted) and the lifecycle failure alarm."""
+
+    emails: list[Annotated[str, AfterValidator(_email)]] = []
+
+
+class BudgetSettings(_Model):
+    """A monthly cost budget on the team's cost_center tag; notifies the alert topic."""
+
+    monthly_limit_usd: Annotated[float, AfterValidator(_dollars)]
+    thresholds_percent: Annotated[
+        list[Annotated[float, AfterValidator(_percent)]],
+        Field(min_length=1, max_length=MAX_NOTIFICATIONS),
+    ] = [80.0, 100.0]
+
+
 class NotebookDefaults(_Model):
     instance_type: InstanceType = "ml.t3.medium"
     volume_size_gib: VolumeSize = MIN_VOLUME_SIZE_GIB
@@ -326,6 +405,8 @@ class Notebook(_Model):
     instance_type: InstanceType | None = None
     volume_size_gib: VolumeSize | None = None
     platform_identifier: PlatformId | None = None
+    #: This notebook's own office hours, instead of the team's.
+    office_hours: OfficeHoursSettings | None = None
 
 
 class CondaEnvironmentSettings(_Model):
@@ -495,6 +576,23 @@ class Team(_Model):
     studio: TeamStudio | None = None
     #: The team's own guardrails; unset fields fall back to platform.guardrails.
     guardrails: Guardrails | None = None
+    #: Stop the team's notebooks outside these hours (EventBridge Scheduler).
+    office_hours: OfficeHoursSettings | None = None
+    #: An SNS topic for the team and an alarm on failed lifecycle steps.
+    alerts: AlertSettings | None = None
+    #: A monthly budget on cost_center; needs cost_center and alerts.
+    budget: BudgetSettings | None = None
+
+    @model_validator(mode="after")
+    def _budget_needs_tag_and_topic(self) -> Team:
+        if self.budget is not None and (self.cost_center is None or self.alerts is None):
+            raise PydanticCustomError(
+                "not_allowed",
+                "budget needs cost_center (the tag it filters on) and alerts (the topic it "
+                "notifies); allowed: a budget on a team with both",
+                {},
+            )
+        return self
 
     @field_validator("notebooks")
     @classmethod

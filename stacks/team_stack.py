@@ -16,9 +16,13 @@ from sagemaker_constructs import (
     NotebookInstance,
     NotebookLifecycleConfig,
     NotebookNetwork,
+    NotebookSchedules,
+    OfficeHours,
     StudioCustomImage,
     StudioDomain,
     StudioUserProfile,
+    TeamAlerts,
+    TeamBudget,
     lifecycle_scripts,
 )
 from sagemaker_constructs._compliance import acknowledge, acknowledge_wildcard_resource
@@ -227,12 +231,50 @@ class TeamStack(Stack):
                 self.notebook_cost = cost_of(notebook)
                 self.notebooks_per_stack = notebooks_per_stack(self.notebook_cost)
 
+        self._add_cost_controls(team)
+
         self.studio_role: iam.Role | None = None
         self.studio_policy: iam.ManagedPolicy | None = None
         self.studio_images: dict[str, StudioCustomImage] = {}
         self.studio_profiles: dict[str, StudioUserProfile] = {}
         if team.studio is not None and studio_domain is not None:
             self._add_studio(team, studio_domain, prefix)
+
+    def _add_cost_controls(self, team: Team) -> None:
+        """Office-hours schedules, the team's alert topic and alarm, and its budget."""
+        scheduled: list[tuple[NotebookInstance, OfficeHours]] = []
+        for nb in team.notebooks:
+            hours = nb.office_hours or team.office_hours
+            if hours is not None:
+                scheduled.append((self.notebooks[nb.user], hours.office_hours()))
+        self.schedules: NotebookSchedules | None = None
+        if scheduled:
+            self.schedules = NotebookSchedules(
+                self,
+                "OfficeHours",
+                notebooks=scheduled,
+                description=f"Stops team {team.name}'s notebooks outside office hours",
+            )
+        self.alerts: TeamAlerts | None = None
+        if team.alerts is not None:
+            self.alerts = TeamAlerts(
+                self,
+                "Alerts",
+                team_name=team.name,
+                encryption_key=self.key,
+                email_subscriptions=team.alerts.emails,
+            )
+        self.budget: TeamBudget | None = None
+        if team.budget is not None and self.alerts is not None and team.cost_center:
+            self.budget = TeamBudget(
+                self,
+                "Budget",
+                monthly_limit_usd=team.budget.monthly_limit_usd,
+                tag_key="cost-center",
+                tag_value=team.cost_center,
+                topic=self.alerts.topic,
+                thresholds_percent=team.budget.thresholds_percent,
+            )
 
     def _add_notebook_stack(
         self, scope: Construct, id: str, team: Team, kwargs: dict
