@@ -24,6 +24,7 @@ from sagemaker_constructs.setup.studio_setup import StudioSetup
 from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
 from sagemaker_constructs.studio.studio_domain import StudioDomain
 from sagemaker_constructs.studio.studio_lifecycle_config import StudioLifecycleConfig
+from sagemaker_constructs.studio.studio_portal_settings import StudioPortalSettings
 from sagemaker_constructs.studio.studio_user_profile import StudioUserProfile
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "StudioCustomImage",
     "StudioDomain",
     "StudioLifecycleConfig",
+    "StudioPortalSettings",
     "StudioSetup",
     "StudioUserProfile",
     "TeamAlerts",

@@ -72,6 +72,13 @@ from sagemaker_constructs.studio.studio_domain import (
     MIN_EBS_SIZE_GIB,
     MIN_IDLE_TIMEOUT_MINUTES,
 )
+from sagemaker_constructs.studio.studio_portal_settings import (
+    APP_TYPES,
+    ML_TOOLS,
+    UNMANAGED_ML_TOOLS,
+    UNSUPPORTED_APP_TYPES,
+    StudioPortalSettings,
+)
 
 # Team and user names end up in stack names, notebook names and S3 prefixes, so they are
 # held to the strictest of those: lower-case letters, digits and single hyphens.
@@ -503,6 +510,31 @@ class StudioSetupSettings(_Model):
         return StudioSetup([step for _, step in self.steps(mirror)])
 
 
+def _app_type(value: str) -> str:
+    _check(value in APP_TYPES, "one of " + ", ".join(APP_TYPES))
+    return value
+
+
+def _ml_tool(value: str) -> str:
+    _check(value in ML_TOOLS, "one of " + ", ".join(ML_TOOLS))
+    return value
+
+
+class StudioPortal(_Model):
+    """Hidden apps, ML tools and instance types of the Studio portal."""
+
+    hidden_app_types: list[Annotated[str, AfterValidator(_app_type)]] = list(UNSUPPORTED_APP_TYPES)
+    hidden_ml_tools: list[Annotated[str, AfterValidator(_ml_tool)]] = list(UNMANAGED_ML_TOOLS)
+    hidden_instance_types: list[StudioInstanceType] = []
+
+    def settings(self) -> StudioPortalSettings:
+        return StudioPortalSettings(
+            hidden_app_types=tuple(self.hidden_app_types),
+            hidden_ml_tools=tuple(self.hidden_ml_tools),
+            hidden_instance_types=tuple(self.hidden_instance_types),
+        )
+
+
 class StudioSettings(_Model):
     """The platform's SageMaker Studio domain (stack ``<prefix>-studio``), VPC only."""
 
@@ -521,6 +553,8 @@ class StudioSettings(_Model):
     ] = 60
     allow_public_internet: bool = False
     setup: StudioSetupSettings | None = None
+    #: What the Studio portal hides; omitted fields take the recommended locked-down set.
+    portal: StudioPortal | None = None
 
 
 class StudioImage(_Model):

@@ -35,6 +35,7 @@ from sagemaker_constructs.studio.studio_lifecycle_config import (
     lazy_any,
     lazy_string,
 )
+from sagemaker_constructs.studio.studio_portal_settings import StudioPortalSettings
 
 #: Instance types users may run JupyterLab and Code Editor apps on, unless told otherwise.
 DEFAULT_INSTANCE_TYPES: Final = ("ml.t3.medium", "ml.t3.large", "ml.m5.large", "ml.m5.xlarge")
@@ -129,6 +130,7 @@ class StudioDomain(Construct):
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         create_outputs: bool = True,
+        portal_settings: StudioPortalSettings | None = None,
     ) -> None:
         """Create the domain.
 
@@ -182,6 +184,10 @@ class StudioDomain(Construct):
                 (which keeps the home file system); anything else leaves a warning.
             create_outputs: Add stack outputs with the domain's ID and URL.
                 Default: added.
+            portal_settings: Apps, ML tools and instance types the Studio portal hides.
+                ``StudioPortalSettings()`` hides what this product does not set up
+                (Studio Classic, RStudio, Canvas, cluster and partner tools). Default:
+                nothing hidden. People always land in the new Studio (``studio::``).
         """
         super().__init__(scope, id)
         subnet_ids = select_subnets(vpc, vpc_subnets).subnet_ids if vpc is not None else []
@@ -205,6 +211,7 @@ class StudioDomain(Construct):
             sharing_prefix=sharing_prefix,
             sharing_key=sharing_key,
             tags=tags,
+            portal_settings=portal_settings,
         )
         self._warn(
             allow_public_internet=allow_public_internet,
@@ -290,6 +297,7 @@ class StudioDomain(Construct):
                     )
                 ),
                 sharing_settings=self._sharing_settings(),
+                studio_web_portal_settings=portal_settings.to_cfn() if portal_settings else None,
             ),
         )
         self.resource.apply_removal_policy(removal_policy)
@@ -676,8 +684,20 @@ class StudioDomain(Construct):
         sharing_prefix: str,
         sharing_key: kms.IKey | None,
         tags: Mapping[str, str] | None,
+        portal_settings: StudioPortalSettings | None = None,
     ) -> None:
         p = Problems(self)
+        if portal_settings is not None:
+            portal_settings.check(p, "portal_settings")
+            for default in dict.fromkeys(
+                (default_jupyter_lab_instance_type, default_code_editor_instance_type)
+            ):
+                if default in portal_settings.hidden_instance_types:
+                    p.add(
+                        "portal_settings.hidden_instance_types",
+                        list(portal_settings.hidden_instance_types),
+                        f"types other than the default instance type {default}",
+                    )
         if vpc is None:
             p.add("vpc", None, "a VPC (the apps and the EFS home file system are in it)")
         elif not is_token(list(subnet_ids)) and not 1 <= len(subnet_ids) <= MAX_SUBNETS:

@@ -40,6 +40,12 @@ from tests.test_config import errors_of, with_change
             ["not-an-address"],
             "teams.yaml: teams[0].alerts.emails[0]: got 'not-an-address'; allowed: an e-mail",
         ),
+        (
+            "platform.studio.portal.hidden_app_types",
+            ["KernelGateway"],
+            "teams.yaml: platform.studio.portal.hidden_app_types[0]: got 'KernelGateway'; "
+            "allowed: one of JupyterServer",
+        ),
     ],
 )
 def test_bad_cost_field_is_one_error_naming_it(path, value, expected):
