@@ -25,6 +25,7 @@ from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
 from sagemaker_constructs.studio.studio_domain import StudioDomain
 from sagemaker_constructs.studio.studio_lifecycle_config import StudioLifecycleConfig
 from sagemaker_constructs.studio.studio_portal_settings import StudioPortalSettings
+from sagemaker_constructs.studio.studio_space import StudioSpace
 from sagemaker_constructs.studio.studio_user_profile import StudioUserProfile
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "StudioLifecycleConfig",
     "StudioPortalSettings",
     "StudioSetup",
+    "StudioSpace",
     "StudioUserProfile",
     "TeamAlerts",
     "TeamBudget",

@@ -13,7 +13,7 @@ import re
 import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -566,11 +566,23 @@ class StudioImage(_Model):
     app_type: Annotated[str, AfterValidator(_studio_app_type)] = "JupyterLab"
 
 
+class StudioSpaceSettings(_Model):
+    """A Studio space of the team (``<team>-<name>``), shared by default, retained."""
+
+    name: Annotated[str, _slug(STUDIO_IMAGE_NAME_MAX)]
+    owner: Annotated[str, _slug(USER_NAME_MAX)]
+    sharing: Literal["Shared", "Private"] = "Shared"
+    app_type: Literal["JupyterLab", "CodeEditor"] = "JupyterLab"
+    instance_type: StudioInstanceType | None = None
+    ebs_size_gib: EbsSize | None = None
+
+
 class TeamStudio(_Model):
-    """A team's Studio users (one user profile each) and custom images."""
+    """A team's Studio users (one user profile each), custom images and spaces."""
 
     users: Annotated[list[Annotated[str, _slug(USER_NAME_MAX)]], Field(min_length=1)]
     images: list[StudioImage] = []
+    spaces: list[StudioSpaceSettings] = []
 
     @field_validator("users")
     @classmethod
@@ -1022,6 +1034,35 @@ def _studio_problems(config: PlatformConfig) -> list[str]:
                     f"not taken already (by {profiles[profile]}; one profile per person)"
                 )
             profiles.setdefault(profile, where)
+        problems += _space_problems(f"teams[{t}].studio", team.studio, studio)
+    return problems
+
+
+def _space_problems(where: str, team: TeamStudio, studio: StudioSettings) -> list[str]:
+    """A space's owner is a Studio user of the team; its type and size the domain allows."""
+    problems = []
+    for s, space in enumerate(team.spaces):
+        at = f"{where}.spaces[{s}]"
+        if space.owner not in team.users:
+            problems.append(
+                f"{at}.owner: got {space.owner!r}; allowed: one of the team's Studio users: "
+                + ", ".join(team.users)
+            )
+        allowed = (
+            studio.jupyter_lab_instance_types
+            if space.app_type == "JupyterLab"
+            else studio.code_editor_instance_types
+        )
+        if space.instance_type is not None and space.instance_type not in allowed:
+            problems.append(
+                f"{at}.instance_type: got {space.instance_type!r}; allowed: one of the "
+                f"domain's {space.app_type} instance types: " + ", ".join(allowed)
+            )
+        if space.ebs_size_gib is not None and space.ebs_size_gib > studio.max_ebs_size_gib:
+            problems.append(
+                f"{at}.ebs_size_gib: got {space.ebs_size_gib}; allowed: at most "
+                f"platform.studio.max_ebs_size_gib ({studio.max_ebs_size_gib})"
+            )
     return problems
 
 

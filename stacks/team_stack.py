@@ -20,6 +20,7 @@ from sagemaker_constructs import (
     OfficeHours,
     StudioCustomImage,
     StudioDomain,
+    StudioSpace,
     StudioUserProfile,
     TeamAlerts,
     TeamBudget,
@@ -237,6 +238,7 @@ class TeamStack(Stack):
         self.studio_policy: iam.ManagedPolicy | None = None
         self.studio_images: dict[str, StudioCustomImage] = {}
         self.studio_profiles: dict[str, StudioUserProfile] = {}
+        self.studio_spaces: dict[str, StudioSpace] = {}
         if team.studio is not None and studio_domain is not None:
             self._add_studio(team, studio_domain, prefix)
 
@@ -314,7 +316,7 @@ class TeamStack(Stack):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Studio execution role of team {team.name} (one per team)",
         )
-        self.studio_policy = iam.ManagedPolicy(
+        self.studio_policy = policy = iam.ManagedPolicy(
             self,
             "StudioPolicy",
             description=f"Team {team.name} in Studio: own private spaces and apps only",
@@ -345,6 +347,20 @@ class TeamStack(Stack):
                 custom_images=offered,
                 tags={"owner": user},
             )
+        for space in team.studio.spaces:
+            self.studio_spaces[space.name] = StudioSpace(
+                self,
+                f"StudioSpace-{space.name}",
+                domain=domain,
+                space_name=f"{team.name}-{space.name}",
+                owner=self.studio_profiles[space.owner],
+                sharing=space.sharing,
+                app_type=space.app_type,
+                instance_type=space.instance_type,
+                ebs_size_gib=space.ebs_size_gib,
+                tags={"team": team.name},
+            )
+            self.studio_spaces[space.name].grant_use(policy)
 
 
 class TeamNotebookStack(Stack):

@@ -329,6 +329,7 @@ def test_studio_profile_names_are_unique_across_teams():
     data["teams"][0]["studio"] = {"users": ["dave"]}
     data["teams"][1]["name"] = "fraud"
     data["teams"][1]["studio"]["users"] = ["ops-dave"]
+    data["teams"][1]["studio"]["spaces"] = []  # their owner, dave, is no longer a user
     assert errors_of(data) == [
         "teams.yaml: teams[1].studio.users[0]: got 'ops-dave'; allowed: a user whose profile name "
         "'fraud-ops-dave' is not taken already (by teams[0].studio.users[0]; one profile per person)"

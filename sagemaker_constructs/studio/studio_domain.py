@@ -225,6 +225,7 @@ class StudioDomain(Construct):
         self.domain_name: str = name
         self.jupyter_lab_instance_types: tuple[str, ...] = tuple(jupyter_lab_instance_types)
         self.code_editor_instance_types: tuple[str, ...] = tuple(code_editor_instance_types)
+        self.max_ebs_size_gib: int = max_ebs_size_gib
         self._default_instance_types = {
             "JupyterLab": default_jupyter_lab_instance_type,
             "CodeEditor": default_code_editor_instance_type,
