@@ -564,6 +564,9 @@ class StudioImage(_Model):
     tag: Annotated[str, AfterValidator(_image_tag)] | None = None
     display_name: Annotated[str, AfterValidator(_display_name)] | None = None
     app_type: Annotated[str, AfterValidator(_studio_app_type)] = "JupyterLab"
+    #: Built on SageMaker Distribution 2.0+ or with jupyter-activity-monitor-extension, so
+    #: the domain's idle shutdown can stop its apps; without it synth warns.
+    activity_monitor: bool = False
 
 
 class StudioSpaceSettings(_Model):

@@ -334,6 +334,7 @@ class TeamStack(Stack):
                 encryption_key=self.key,
                 app_type=image.app_type,  # type: ignore[arg-type]
                 display_name=image.display_name,
+                activity_monitor=image.activity_monitor,
             )
         # An image without a tag has no version yet: its repository exists, to push to.
         offered = [i for i in self.studio_images.values() if i.attachable()]

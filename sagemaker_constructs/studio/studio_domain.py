@@ -29,7 +29,10 @@ from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATT
 from sagemaker_constructs._validation import Problems, is_token
 from sagemaker_constructs.network.notebook_network import NFS_DESCRIPTION, NFS_PORT
 from sagemaker_constructs.notebooks.notebook_instance import INSTANCE_TYPE_PATTERN
-from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
+from sagemaker_constructs.studio.studio_custom_image import (
+    StudioCustomImage,
+    warn_idle_shutdown_ineffective,
+)
 from sagemaker_constructs.studio.studio_lifecycle_config import (
     StudioLifecycleConfig,
     lazy_any,
@@ -357,6 +360,8 @@ class StudioDomain(Construct):
         p.raise_if_any()
         image.attach_to(self.resource)
         self._custom_images.append(image)
+        if self._idle_timeout_minutes is not None:
+            warn_idle_shutdown_ineffective(image, self._idle_timeout_minutes)
 
     def app_settings(
         self, namespace: Any, app_type: str, extra_images: Iterable[StudioCustomImage] = ()
@@ -377,6 +382,10 @@ class StudioDomain(Construct):
         """
         lc = self.lifecycle_configs.get(app_type)
         extra = tuple(extra_images)
+        if self._idle_timeout_minutes is not None:
+            for image in (*self._custom_images, *extra):
+                if image.app_type == app_type:
+                    warn_idle_shutdown_ineffective(image, self._idle_timeout_minutes)
 
         def images() -> list[dict[str, str]] | None:
             chosen = [i for i in (*self._custom_images, *extra) if i.app_type == app_type]
