@@ -9,6 +9,10 @@ compliance packs, acknowledgments, limits) and ``review`` (the change-review too
 from sagemaker_constructs._defaults import NOTEBOOK_LOG_GROUP_NAME, allow_cloudwatch_logs, new_key
 from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
 from sagemaker_constructs._validation import ConstructValidationError, Problem, tag_problem
+from sagemaker_constructs.cost.notebook_schedules import NotebookSchedules
+from sagemaker_constructs.cost.office_hours import OfficeHours
+from sagemaker_constructs.cost.team_alerts import TeamAlerts
+from sagemaker_constructs.cost.team_budget import TeamBudget
 from sagemaker_constructs.governance import (
     NotebookGuardrails,
     NotebookPermissionsBoundary,
@@ -35,6 +39,8 @@ from sagemaker_constructs.setup.studio_setup import StudioSetup
 from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
 from sagemaker_constructs.studio.studio_domain import StudioDomain
 from sagemaker_constructs.studio.studio_lifecycle_config import StudioLifecycleConfig
+from sagemaker_constructs.studio.studio_portal_settings import StudioPortalSettings
+from sagemaker_constructs.studio.studio_space import StudioSpace
 from sagemaker_constructs.studio.studio_user_profile import StudioUserProfile
 
 __all__ = [
@@ -64,10 +70,16 @@ __all__ = [
     "NotebookInstance",
     "NotebookLifecycleConfig",
     "NotebookNetwork",
+    "NotebookSchedules",
+    "OfficeHours",
     "Problem",
     "StudioCustomImage",
     "StudioDomain",
     "StudioLifecycleConfig",
+    "StudioPortalSettings",
     "StudioSetup",
+    "StudioSpace",
     "StudioUserProfile",
+    "TeamAlerts",
+    "TeamBudget",
 ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -38,6 +39,15 @@ from sagemaker_constructs import (
     StudioSetup,
     tag_problem,
 )
+from sagemaker_constructs.cost.office_hours import (
+    DAYS_ALLOWED,
+    DAYS_PATTERN,
+    TIME_ALLOWED,
+    TIME_PATTERN,
+    OfficeHours,
+)
+from sagemaker_constructs.cost.team_alerts import EMAIL_PATTERN
+from sagemaker_constructs.cost.team_budget import MAX_NOTIFICATIONS
 from sagemaker_constructs.network.package_mirror import DOMAIN_PATTERN, REPOSITORY_PATTERN
 from sagemaker_constructs.notebooks.notebook_instance import (
     INSTANCE_TYPE_ALLOWED,
@@ -61,6 +71,13 @@ from sagemaker_constructs.studio.studio_domain import (
     MAX_IDLE_TIMEOUT_MINUTES,
     MIN_EBS_SIZE_GIB,
     MIN_IDLE_TIMEOUT_MINUTES,
+)
+from sagemaker_constructs.studio.studio_portal_settings import (
+    APP_TYPES,
+    ML_TOOLS,
+    UNMANAGED_ML_TOOLS,
+    UNSUPPORTED_APP_TYPES,
+    StudioPortalSettings,
 )
 
 # Team and user names end up in stack names, notebook names and S3 prefixes, so they are
@@ -356,6 +373,75 @@ class Guardrails(_Model):
         )
 
 
+def _time_zone(value: str) -> str:
+    _check(value in zoneinfo.available_timezones(), "an IANA time zone name (Europe/Berlin)")
+    return value
+
+
+def _time(value: str) -> str:
+    _check(bool(TIME_PATTERN.fullmatch(value)), TIME_ALLOWED)
+    return value
+
+
+def _days(value: str) -> str:
+    _check(bool(DAYS_PATTERN.fullmatch(value)), DAYS_ALLOWED)
+    return value
+
+
+def _email(value: str) -> str:
+    _check(bool(EMAIL_PATTERN.fullmatch(value)), "an e-mail address")
+    return value
+
+
+def _percent(value: float) -> float:
+    _check(0 < value <= 1000, "a percentage above 0, at most 1000")
+    return value
+
+
+def _dollars(value: float) -> float:
+    _check(0 < value <= 1e9, "a number of US dollars above 0")
+    return value
+
+
+class OfficeHoursSettings(_Model):
+    """When a team's notebooks run: stopped daily at ``stop``, optionally started."""
+
+    time_zone: Annotated[str, AfterValidator(_time_zone)]
+    start: Annotated[str, AfterValidator(_time)] = "08:00"
+    stop: Annotated[str, AfterValidator(_time)] = "19:00"
+    days: Annotated[str, AfterValidator(_days)] = "MON-FRI"
+    start_notebooks: bool = False
+
+    @model_validator(mode="after")
+    def _stop_after_start(self) -> OfficeHoursSettings:
+        if self.start >= self.stop:
+            raise PydanticCustomError(
+                "not_allowed",
+                "stop {stop!r} is not after start {start!r}; allowed: a stop after the start",
+                {"stop": self.stop, "start": self.start},
+            )
+        return self
+
+    def office_hours(self) -> OfficeHours:
+        return OfficeHours(**self.model_dump())
+
+
+class AlertSettings(_Model):
+    """The team's SNS topic (KMS-encrypted) and the lifecycle failure alarm."""
+
+    emails: list[Annotated[str, AfterValidator(_email)]] = []
+
+
+class BudgetSettings(_Model):
+    """A monthly cost budget on the team's cost_center tag; notifies the alert topic."""
+
+    monthly_limit_usd: Annotated[float, AfterValidator(_dollars)]
+    thresholds_percent: Annotated[
+        list[Annotated[float, AfterValidator(_percent)]],
+        Field(min_length=1, max_length=MAX_NOTIFICATIONS),
+    ] = [80.0, 100.0]
+
+
 class NotebookDefaults(_Model):
     instance_type: InstanceType = "ml.t3.medium"
     volume_size_gib: VolumeSize = MIN_VOLUME_SIZE_GIB
@@ -369,6 +455,8 @@ class Notebook(_Model):
     instance_type: InstanceType | None = None
     volume_size_gib: VolumeSize | None = None
     platform_identifier: PlatformId | None = None
+    #: This notebook's own office hours, instead of the team's.
+    office_hours: OfficeHoursSettings | None = None
 
 
 class CondaEnvironmentSettings(_Model):
@@ -465,6 +553,31 @@ class StudioSetupSettings(_Model):
         return StudioSetup([step for _, step in self.steps(mirror)])
 
 
+def _app_type(value: str) -> str:
+    _check(value in APP_TYPES, "one of " + ", ".join(APP_TYPES))
+    return value
+
+
+def _ml_tool(value: str) -> str:
+    _check(value in ML_TOOLS, "one of " + ", ".join(ML_TOOLS))
+    return value
+
+
+class StudioPortal(_Model):
+    """Hidden apps, ML tools and instance types of the Studio portal."""
+
+    hidden_app_types: list[Annotated[str, AfterValidator(_app_type)]] = list(UNSUPPORTED_APP_TYPES)
+    hidden_ml_tools: list[Annotated[str, AfterValidator(_ml_tool)]] = list(UNMANAGED_ML_TOOLS)
+    hidden_instance_types: list[StudioInstanceType] = []
+
+    def settings(self) -> StudioPortalSettings:
+        return StudioPortalSettings(
+            hidden_app_types=tuple(self.hidden_app_types),
+            hidden_ml_tools=tuple(self.hidden_ml_tools),
+            hidden_instance_types=tuple(self.hidden_instance_types),
+        )
+
+
 class StudioSettings(_Model):
     """The platform's SageMaker Studio domain (stack ``<prefix>-studio``), VPC only."""
 
@@ -483,6 +596,8 @@ class StudioSettings(_Model):
     ] = 60
     allow_public_internet: bool = False
     setup: StudioSetupSettings | None = None
+    #: What the Studio portal hides; omitted fields take the recommended locked-down set.
+    portal: StudioPortal | None = None
 
 
 class StudioImage(_Model):
@@ -492,13 +607,28 @@ class StudioImage(_Model):
     tag: Annotated[str, AfterValidator(_image_tag)] | None = None
     display_name: Annotated[str, AfterValidator(_display_name)] | None = None
     app_type: Annotated[str, AfterValidator(_studio_app_type)] = "JupyterLab"
+    #: Built on SageMaker Distribution 2.0+ or with jupyter-activity-monitor-extension, so
+    #: the domain's idle shutdown can stop its apps; without it synth warns.
+    activity_monitor: bool = False
+
+
+class StudioSpaceSettings(_Model):
+    """A Studio space of the team (``<team>-<name>``), shared by default, retained."""
+
+    name: Annotated[str, _slug(STUDIO_IMAGE_NAME_MAX)]
+    owner: Annotated[str, _slug(USER_NAME_MAX)]
+    sharing: Literal["Shared", "Private"] = "Shared"
+    app_type: Literal["JupyterLab", "CodeEditor"] = "JupyterLab"
+    instance_type: StudioInstanceType | None = None
+    ebs_size_gib: EbsSize | None = None
 
 
 class TeamStudio(_Model):
-    """A team's Studio users (one user profile each) and custom images."""
+    """A team's Studio users (one user profile each), custom images and spaces."""
 
     users: Annotated[list[Annotated[str, _slug(USER_NAME_MAX)]], Field(min_length=1)]
     images: list[StudioImage] = []
+    spaces: list[StudioSpaceSettings] = []
 
     @field_validator("users")
     @classmethod
@@ -538,6 +668,23 @@ class Team(_Model):
     studio: TeamStudio | None = None
     #: The team's own guardrails; unset fields fall back to platform.guardrails.
     guardrails: Guardrails | None = None
+    #: Stop the team's notebooks outside these hours (EventBridge Scheduler).
+    office_hours: OfficeHoursSettings | None = None
+    #: An SNS topic for the team and an alarm on failed lifecycle steps.
+    alerts: AlertSettings | None = None
+    #: A monthly budget on cost_center; needs cost_center and alerts.
+    budget: BudgetSettings | None = None
+
+    @model_validator(mode="after")
+    def _budget_needs_tag_and_topic(self) -> Team:
+        if self.budget is not None and (self.cost_center is None or self.alerts is None):
+            raise PydanticCustomError(
+                "not_allowed",
+                "budget needs cost_center (the tag it filters on) and alerts (the topic it "
+                "notifies); allowed: a budget on a team with both",
+                {},
+            )
+        return self
 
     @field_validator("notebooks")
     @classmethod
@@ -935,6 +1082,35 @@ def _studio_problems(config: PlatformConfig) -> list[str]:
                     f"not taken already (by {profiles[profile]}; one profile per person)"
                 )
             profiles.setdefault(profile, where)
+        problems += _space_problems(f"teams[{t}].studio", team.studio, studio)
+    return problems
+
+
+def _space_problems(where: str, team: TeamStudio, studio: StudioSettings) -> list[str]:
+    """A space's owner is a Studio user of the team; its type and size the domain allows."""
+    problems = []
+    for s, space in enumerate(team.spaces):
+        at = f"{where}.spaces[{s}]"
+        if space.owner not in team.users:
+            problems.append(
+                f"{at}.owner: got {space.owner!r}; allowed: one of the team's Studio users: "
+                + ", ".join(team.users)
+            )
+        allowed = (
+            studio.jupyter_lab_instance_types
+            if space.app_type == "JupyterLab"
+            else studio.code_editor_instance_types
+        )
+        if space.instance_type is not None and space.instance_type not in allowed:
+            problems.append(
+                f"{at}.instance_type: got {space.instance_type!r}; allowed: one of the "
+                f"domain's {space.app_type} instance types: " + ", ".join(allowed)
+            )
+        if space.ebs_size_gib is not None and space.ebs_size_gib > studio.max_ebs_size_gib:
+            problems.append(
+                f"{at}.ebs_size_gib: got {space.ebs_size_gib}; allowed: at most "
+                f"platform.studio.max_ebs_size_gib ({studio.max_ebs_size_gib})"
+            )
     return problems
 
 

@@ -84,6 +84,7 @@ class StudioStack(Stack):
             jupyter_lab_lifecycle_config=self.lifecycle_configs.get("JupyterLab"),
             code_editor_lifecycle_config=self.lifecycle_configs.get("CodeEditor"),
             allow_public_internet=settings.allow_public_internet,
+            portal_settings=settings.portal.settings() if settings.portal else None,
         )
         # Apps write to the log group from their first start; were it missing, CloudWatch
         # Logs would create it unencrypted and without retention, and this stack's own

@@ -16,10 +16,15 @@ from sagemaker_constructs import (
     NotebookInstance,
     NotebookLifecycleConfig,
     NotebookNetwork,
+    NotebookSchedules,
+    OfficeHours,
     Problem,
     StudioCustomImage,
     StudioDomain,
+    StudioSpace,
     StudioUserProfile,
+    TeamAlerts,
+    TeamBudget,
     lifecycle_scripts,
     new_key,
 )
@@ -229,10 +234,13 @@ class TeamStack(Stack):
                 self.notebook_cost = cost_of(notebook)
                 self.notebooks_per_stack = notebooks_per_stack(self.notebook_cost)
 
+        self._add_cost_controls(team)
+
         self.studio_role: iam.Role | None = None
         self.studio_policy: iam.ManagedPolicy | None = None
         self.studio_images: dict[str, StudioCustomImage] = {}
         self.studio_profiles: dict[str, StudioUserProfile] = {}
+        self.studio_spaces: dict[str, StudioSpace] = {}
         if team.studio is not None and studio_domain is not None:
             self._add_studio(team, studio_domain, prefix)
         self.person_access: dict[str, PersonAccess] = {}
@@ -269,6 +277,42 @@ class TeamStack(Stack):
                 vpc_endpoints=endpoints,
                 source_ip_ranges=settings.source_ip_ranges,
                 managed_policy_name=f"{prefix}-{team.name}-{user}-access",
+            )
+
+    def _add_cost_controls(self, team: Team) -> None:
+        """Office-hours schedules, the team's alert topic and alarm, and its budget."""
+        scheduled: list[tuple[NotebookInstance, OfficeHours]] = []
+        for nb in team.notebooks:
+            hours = nb.office_hours or team.office_hours
+            if hours is not None:
+                scheduled.append((self.notebooks[nb.user], hours.office_hours()))
+        self.schedules: NotebookSchedules | None = None
+        if scheduled:
+            self.schedules = NotebookSchedules(
+                self,
+                "OfficeHours",
+                notebooks=scheduled,
+                description=f"Stops team {team.name}'s notebooks outside office hours",
+            )
+        self.alerts: TeamAlerts | None = None
+        if team.alerts is not None:
+            self.alerts = TeamAlerts(
+                self,
+                "Alerts",
+                team_name=team.name,
+                encryption_key=self.key,
+                email_subscriptions=team.alerts.emails,
+            )
+        self.budget: TeamBudget | None = None
+        if team.budget is not None and self.alerts is not None and team.cost_center:
+            self.budget = TeamBudget(
+                self,
+                "Budget",
+                monthly_limit_usd=team.budget.monthly_limit_usd,
+                tag_key="cost-center",
+                tag_value=team.cost_center,
+                topic=self.alerts.topic,
+                thresholds_percent=team.budget.thresholds_percent,
             )
 
     def _add_notebook_stack(
@@ -309,7 +353,7 @@ class TeamStack(Stack):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Studio execution role of team {team.name} (one per team)",
         )
-        self.studio_policy = iam.ManagedPolicy(
+        self.studio_policy = policy = iam.ManagedPolicy(
             self,
             "StudioPolicy",
             description=f"Team {team.name} in Studio: own private spaces and apps only",
@@ -327,6 +371,7 @@ class TeamStack(Stack):
                 encryption_key=self.key,
                 app_type=image.app_type,  # type: ignore[arg-type]
                 display_name=image.display_name,
+                activity_monitor=image.activity_monitor,
             )
         # An image without a tag has no version yet: its repository exists, to push to.
         offered = [i for i in self.studio_images.values() if i.attachable()]
@@ -340,6 +385,20 @@ class TeamStack(Stack):
                 custom_images=offered,
                 tags={"owner": user},
             )
+        for space in team.studio.spaces:
+            self.studio_spaces[space.name] = StudioSpace(
+                self,
+                f"StudioSpace-{space.name}",
+                domain=domain,
+                space_name=f"{team.name}-{space.name}",
+                owner=self.studio_profiles[space.owner],
+                sharing=space.sharing,
+                app_type=space.app_type,
+                instance_type=space.instance_type,
+                ebs_size_gib=space.ebs_size_gib,
+                tags={"team": team.name},
+            )
+            self.studio_spaces[space.name].grant_use(policy)
 
 
 class TeamNotebookStack(Stack):

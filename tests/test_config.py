@@ -126,7 +126,7 @@ def test_unknown_key_suggests_the_right_one():
     data["teams"][0]["notebook"] = data["teams"][0].pop("notebooks")
     lines = errors_of(data)
     assert (
-        "teams.yaml: teams[0].notebook: unknown field (did you mean 'notebooks'?); allowed fields: name, cost_center, notebook_defaults, setup, notebooks, studio, guardrails"
+        "teams.yaml: teams[0].notebook: unknown field (did you mean 'notebooks'?); allowed fields: name, cost_center, notebook_defaults, setup, notebooks, studio, guardrails, office_hours, alerts, budget"
         in lines
     )
     assert "teams.yaml: teams[0].notebooks: missing; this field is required" in lines
@@ -136,7 +136,7 @@ def test_unknown_nested_key_lists_the_allowed_fields():
     lines = errors_of(with_change("teams[0].notebooks[0].volume_gib", 10))
     assert lines == [
         "teams.yaml: teams[0].notebooks[0].volume_gib: unknown field (did you mean 'volume_size_gib'?); "
-        "allowed fields: user, instance_type, volume_size_gib, platform_identifier"
+        "allowed fields: user, instance_type, volume_size_gib, platform_identifier, office_hours"
     ]
 
 
@@ -329,6 +329,7 @@ def test_studio_profile_names_are_unique_across_teams():
     data["teams"][0]["studio"] = {"users": ["dave"]}
     data["teams"][1]["name"] = "fraud"
     data["teams"][1]["studio"]["users"] = ["ops-dave"]
+    data["teams"][1]["studio"]["spaces"] = []  # their owner, dave, is no longer a user
     assert errors_of(data) == [
         "teams.yaml: teams[1].studio.users[0]: got 'ops-dave'; allowed: a user whose profile name "
         "'fraud-ops-dave' is not taken already (by teams[0].studio.users[0]; one profile per person)"

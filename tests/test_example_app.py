@@ -197,11 +197,12 @@ def test_team_policies_name_only_their_own_resources(example: Synthesized):
 def test_notebook_roles_carry_the_team_data_policy_and_their_own(example: Synthesized):
     for stack in example.built.teams.values():
         template = example.template_json(stack.artifact_id)
-        # Execution roles (notebooks, Studio); an image's pull role has no data access.
+        # Execution roles (notebooks, Studio); an image's pull role and the office-hours
+        # scheduler role have no data access.
         roles = {
             k
             for k, r in template["Resources"].items()
-            if r["Type"] == "AWS::IAM::Role" and not k.startswith("StudioImage")
+            if r["Type"] == "AWS::IAM::Role" and not k.startswith(("StudioImage", "OfficeHours"))
         }
         policies = [
             r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"

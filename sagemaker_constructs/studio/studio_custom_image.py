@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
-from aws_cdk import RemovalPolicy, Tags
+from aws_cdk import Annotations, RemovalPolicy, Tags
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -97,6 +97,7 @@ class StudioCustomImage(Construct):
         role: iam.IRole | None = None,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        activity_monitor: bool = False,
     ) -> None:
         """Create the repository, the image, its version and its app image config.
 
@@ -121,6 +122,10 @@ class StudioCustomImage(Construct):
                 it the pull from that image's repository).
             tags: Tags for everything created. Default: none.
             removal_policy: Applied to a new repository and key. Default: retained.
+            activity_monitor: The image has Studio's activity monitor, which the built-in
+                idle shutdown needs: SageMaker Distribution 2.0 or later as its base, or
+                ``jupyter-activity-monitor-extension`` installed. Default: ``False``:
+                offered by a domain with idle shutdown, the image gets a synth warning.
         """
         super().__init__(scope, id)
         p = Problems(self)
@@ -166,6 +171,7 @@ class StudioCustomImage(Construct):
 
         self.image_name: str = image_name
         self.app_type: str = app_type
+        self.activity_monitor = activity_monitor
         self.key: kms.IKey | None = None
         self.repository: ecr.IRepository | None = repository
         if image_uri is None and repository is None:
@@ -316,3 +322,16 @@ class StudioCustomImage(Construct):
                 ],
             )
         return self.repository.grant_pull_push(grantee)
+
+
+def warn_idle_shutdown_ineffective(image: StudioCustomImage, idle_timeout_minutes: int) -> None:
+    """Warn on ``image`` when idle shutdown is on but the image cannot report activity."""
+    if image.activity_monitor:
+        return
+    Annotations.of(image).add_warning_v2(
+        "sagemaker-constructs:image-without-activity-monitor",
+        f"Image {image.image_name} does not declare activity_monitor=True: the domain's idle "
+        f"shutdown ({idle_timeout_minutes} min) never stops its apps. Base it on SageMaker "
+        "Distribution 2.0 or later, or install jupyter-activity-monitor-extension, then "
+        "pass activity_monitor=True (docs/studio.md).",
+    )

@@ -29,12 +29,16 @@ from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATT
 from sagemaker_constructs._validation import Problems, is_token
 from sagemaker_constructs.network.notebook_network import NFS_DESCRIPTION, NFS_PORT
 from sagemaker_constructs.notebooks.notebook_instance import INSTANCE_TYPE_PATTERN
-from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
+from sagemaker_constructs.studio.studio_custom_image import (
+    StudioCustomImage,
+    warn_idle_shutdown_ineffective,
+)
 from sagemaker_constructs.studio.studio_lifecycle_config import (
     StudioLifecycleConfig,
     lazy_any,
     lazy_string,
 )
+from sagemaker_constructs.studio.studio_portal_settings import StudioPortalSettings
 
 #: Instance types users may run JupyterLab and Code Editor apps on, unless told otherwise.
 DEFAULT_INSTANCE_TYPES: Final = ("ml.t3.medium", "ml.t3.large", "ml.m5.large", "ml.m5.xlarge")
@@ -129,6 +133,7 @@ class StudioDomain(Construct):
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         create_outputs: bool = True,
+        portal_settings: StudioPortalSettings | None = None,
     ) -> None:
         """Create the domain.
 
@@ -182,6 +187,10 @@ class StudioDomain(Construct):
                 (which keeps the home file system); anything else leaves a warning.
             create_outputs: Add stack outputs with the domain's ID and URL.
                 Default: added.
+            portal_settings: Apps, ML tools and instance types the Studio portal hides.
+                ``StudioPortalSettings()`` hides what this product does not set up
+                (Studio Classic, RStudio, Canvas, cluster and partner tools). Default:
+                nothing hidden. People always land in the new Studio (``studio::``).
         """
         super().__init__(scope, id)
         subnet_ids = select_subnets(vpc, vpc_subnets).subnet_ids if vpc is not None else []
@@ -205,6 +214,7 @@ class StudioDomain(Construct):
             sharing_prefix=sharing_prefix,
             sharing_key=sharing_key,
             tags=tags,
+            portal_settings=portal_settings,
         )
         self._warn(
             allow_public_internet=allow_public_internet,
@@ -218,6 +228,7 @@ class StudioDomain(Construct):
         self.domain_name: str = name
         self.jupyter_lab_instance_types: tuple[str, ...] = tuple(jupyter_lab_instance_types)
         self.code_editor_instance_types: tuple[str, ...] = tuple(code_editor_instance_types)
+        self.max_ebs_size_gib: int = max_ebs_size_gib
         self._default_instance_types = {
             "JupyterLab": default_jupyter_lab_instance_type,
             "CodeEditor": default_code_editor_instance_type,
@@ -294,6 +305,7 @@ class StudioDomain(Construct):
                     )
                 ),
                 sharing_settings=self._sharing_settings(),
+                studio_web_portal_settings=portal_settings.to_cfn() if portal_settings else None,
             ),
         )
         self.resource.apply_removal_policy(removal_policy)
@@ -352,6 +364,8 @@ class StudioDomain(Construct):
         p.raise_if_any()
         image.attach_to(self.resource)
         self._custom_images.append(image)
+        if self._idle_timeout_minutes is not None:
+            warn_idle_shutdown_ineffective(image, self._idle_timeout_minutes)
 
     def app_settings(
         self, namespace: Any, app_type: str, extra_images: Iterable[StudioCustomImage] = ()
@@ -372,6 +386,10 @@ class StudioDomain(Construct):
         """
         lc = self.lifecycle_configs.get(app_type)
         extra = tuple(extra_images)
+        if self._idle_timeout_minutes is not None:
+            for image in (*self._custom_images, *extra):
+                if image.app_type == app_type:
+                    warn_idle_shutdown_ineffective(image, self._idle_timeout_minutes)
 
         def images() -> list[dict[str, str]] | None:
             chosen = [i for i in (*self._custom_images, *extra) if i.app_type == app_type]
@@ -680,8 +698,20 @@ class StudioDomain(Construct):
         sharing_prefix: str,
         sharing_key: kms.IKey | None,
         tags: Mapping[str, str] | None,
+        portal_settings: StudioPortalSettings | None = None,
     ) -> None:
         p = Problems(self)
+        if portal_settings is not None:
+            portal_settings.check(p, "portal_settings")
+            for default in dict.fromkeys(
+                (default_jupyter_lab_instance_type, default_code_editor_instance_type)
+            ):
+                if default in portal_settings.hidden_instance_types:
+                    p.add(
+                        "portal_settings.hidden_instance_types",
+                        list(portal_settings.hidden_instance_types),
+                        f"types other than the default instance type {default}",
+                    )
         if vpc is None:
             p.add("vpc", None, "a VPC (the apps and the EFS home file system are in it)")
         elif not is_token(list(subnet_ids)) and not 1 <= len(subnet_ids) <= MAX_SUBNETS:

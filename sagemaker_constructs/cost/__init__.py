@@ -1,0 +1,1 @@
+"""Cost control: office-hours schedules for notebooks, per-team alerts and budgets."""
