@@ -15,8 +15,8 @@ configuration. 3 notebooks a team never need a second team stack.
 ``library + cdk-nag``
     The example app as ``app.py`` builds it: a config dict generated here, validated
     with ``stacks.parse_config``, then ``stacks.build_app`` and
-    ``sagemaker_constructs.governance.register_compliance_checks``: cdk-nag's AwsSolutions, HIPAA, NIST and PCI
-    packs and the CloudFormation limits check run during synth.
+    ``sagemaker_constructs.governance.register_compliance_checks``: cdk-nag's AwsSolutions,
+    HIPAA, NIST and PCI packs and the CloudFormation limits check run during synth.
 ``library, no cdk-nag``
     The same app without ``register_compliance_checks``, so the cost of cdk-nag shows.
     ``stacks`` still imports ``cdk_nag`` (and so loads its jsii assembly): only the

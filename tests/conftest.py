@@ -18,7 +18,6 @@ from aws_cdk.assertions import Template  # noqa: E402
 
 from sagemaker_constructs.governance import register_compliance_checks  # noqa: E402
 from stacks import build_app, load_config  # noqa: E402
-
 from stacks.app_builder import PlatformApp  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
