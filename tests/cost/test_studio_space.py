@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -78,7 +80,14 @@ def test_example_team_has_a_shared_space_its_studio_role_may_use(example):
     spaces = [r for r in template["Resources"].values() if r["Type"] == SPACE]
     assert [s["Properties"]["SpaceName"] for s in spaces] == ["forecasting-models"]
     assert spaces[0]["Properties"]["SpaceSharingSettings"] == {"SharingType": "Shared"}
-    others = example.template_json("sagemaker-team-fraud")
-    assert "forecasting-models" not in str(
-        [r for r in others["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
-    )
+    (policy,) = [
+        r
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and k.startswith("StudioPolicy")
+    ]
+    sids = {s.get("Sid") for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert {"UseSpaceForecastingModels", "AppsOfSpaceForecastingModels"} <= sids
+    for name in example.built.teams:
+        if name != "forecasting":
+            other = example.template_json(example.built.teams[name].artifact_id)
+            assert "forecasting-models" not in json.dumps(other), name

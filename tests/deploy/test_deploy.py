@@ -68,6 +68,7 @@ MOTO_UNMODELED = frozenset(
         "AWS::SageMaker::Domain",
         "AWS::SageMaker::Image",
         "AWS::SageMaker::ImageVersion",
+        "AWS::SageMaker::Space",
         "AWS::SageMaker::StudioLifecycleConfig",
         "AWS::SageMaker::UserProfile",
         # Cost controls: created through their services' APIs instead, from the
