@@ -214,7 +214,7 @@ def test_setup_errors_name_the_config_field():
     data["teams"][2]["setup"]["connectivity_checks"] = ["pypi.org"]
     assert errors_of(data) == [
         "teams.yaml: teams[0].setup.conda_environments[0].pip_packages[0]: got 'pandas'; allowed: a pinned pip requirement, name==version (e.g. pandas==2.2.3)",
-        "teams.yaml: teams[1].setup.packages[0].kernel: got 'julia'; allowed: a built-in kernel (python3, pytorch_p310, tensorflow2_p310) or a CondaEnvironment of this setup (none)",
+        "teams.yaml: teams[1].setup.packages[0].kernel: got 'julia'; allowed: a built-in kernel of notebook-al2023-v1 (python3, pytorch) or a CondaEnvironment of this setup (none)",
         "teams.yaml: teams[2].setup.connectivity_checks[0]: got 'pypi.org'; allowed: an http:// or https:// URL",
         "teams.yaml: teams[2].setup.idle_auto_stop.idle_minutes: got 1; allowed: an integer from 5 to 10080",
     ]

@@ -114,7 +114,7 @@ def test_optional_steps_inside_the_environment_chain_are_guarded():
     [
         (
             PackageInstall(kernel="r-env", pip_packages=["x==1"]),
-            r"steps\[0\] \(packages:r-env\)\.kernel: got 'r-env'; allowed: a built-in kernel \(python3, pytorch_p310, tensorflow2_p310\) or a CondaEnvironment of this setup \(none\)",
+            r"steps\[0\] \(packages:r-env\)\.kernel: got 'r-env'; allowed: a built-in kernel of notebook-al2023-v1 \(python3, pytorch\) or a CondaEnvironment of this setup \(none\)",
         ),
         (
             PackageInstall(kernel="python3", pip_packages=["pandas"]),
@@ -296,3 +296,18 @@ def test_setups_that_fit_stay_inline_and_larger_ones_become_an_s3_asset():
     assert len(base64.b64encode(FULL.on_start_text().encode())) > 16_384
     assert "Fn::Base64" in lc["Properties"]["OnStart"][0]["Content"]
     assert "ReadLifecycleScript0" in _statements(t)
+
+
+def test_built_in_kernels_follow_the_notebook_platform():
+    al2_kernel = PackageInstall(kernel="pytorch_p310", pip_packages=["lightning==2.4.0"])
+    al2023_kernel = PackageInstall(kernel="pytorch", pip_packages=["lightning==2.4.0"])
+    # AL2's PyTorch environment does not exist on AL2023 (the default platform): rejected.
+    assert [p[0] for p in NotebookSetup([al2_kernel]).problems()] == [
+        "steps[0] (packages:pytorch_p310).kernel"
+    ]
+    assert NotebookSetup([al2023_kernel]).problems() == []
+    # And the other way round on notebook-al2-v3.
+    assert NotebookSetup([al2_kernel], platform="notebook-al2-v3").problems() == []
+    problems = NotebookSetup([al2023_kernel], platform="notebook-al2-v3").problems()
+    assert [(p[0], p[1]) for p in problems] == [("steps[0] (packages:pytorch).kernel", "pytorch")]
+    assert "notebook-al2-v3 (python3, pytorch_p310, tensorflow2_p310)" in problems[0][2]

@@ -34,9 +34,11 @@ from typing import Final
 # mypy cannot follow the setuptools package-dir mapping of this subpackage (it checks the
 # folder as the top-level module lifecycle_scripts instead; see pyproject.toml).
 from sagemaker_constructs import lifecycle_scripts  # type: ignore[attr-defined]
+from sagemaker_constructs.setup.platforms import DEFAULT_PLATFORM, PLATFORMS
 
-#: Kernels every notebook instance (Amazon Linux 2023) has, by conda environment name.
-BUILT_IN_KERNELS: Final = ("python3", "pytorch_p310", "tensorflow2_p310")
+#: Kernels every notebook instance on the default platform (Amazon Linux 2023) has, by conda
+#: environment name; other platforms' are in ``setup.platforms.PLATFORMS``.
+BUILT_IN_KERNELS: Final = PLATFORMS[DEFAULT_PLATFORM].built_in_envs
 
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _PYTHON_VERSION = re.compile(r"3\.[0-9]{1,2}")
@@ -278,7 +280,16 @@ class NotebookSetup(_StepList):
 
     Attributes:
         steps: The steps, in the order given.
+        platform: The notebook's ``PlatformIdentifier``; built-in kernels are checked against it.
     """
+
+    def __init__(self, steps: Sequence[Step], *, platform: str = DEFAULT_PLATFORM) -> None:
+        super().__init__(steps)
+        self.platform = platform
+
+    def _built_in(self) -> tuple[str, ...]:
+        facts = PLATFORMS.get(self.platform)
+        return facts.built_in_envs if facts else BUILT_IN_KERNELS
 
     # -- validation --
 
@@ -293,6 +304,7 @@ class NotebookSetup(_StepList):
         seen_singletons: set[type] = set()
         seen_envs: set[str] = set()
         name_rule = "1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+        built_in = self._built_in()
 
         def add(i: int, attr: str, value: object, allowed: str) -> None:
             found.append((i, attr, value, allowed))
@@ -345,7 +357,7 @@ class NotebookSetup(_StepList):
             if isinstance(step, CondaEnvironment):
                 if not _matches(_ENV_NAME, step.name):
                     add(i, "name", step.name, name_rule)
-                elif step.name in BUILT_IN_KERNELS or step.name == "JupyterSystemEnv":
+                elif step.name in built_in or step.name == "JupyterSystemEnv":
                     add(i, "name", step.name, "a name that is not a built-in kernel's")
                 elif step.name in seen_envs:
                     add(i, "name", step.name, "a name used by one CondaEnvironment only")
@@ -357,9 +369,9 @@ class NotebookSetup(_StepList):
                 specs(i, "pip_packages", step.pip_packages, _PIP_SPEC, PIP_ALLOWED)
             elif isinstance(step, PackageInstall):
                 if not isinstance(step.kernel, str) or (
-                    step.kernel not in BUILT_IN_KERNELS and step.kernel not in env_names
+                    step.kernel not in built_in and step.kernel not in env_names
                 ):
-                    allowed = "a built-in kernel (" + ", ".join(BUILT_IN_KERNELS) + ")"
+                    allowed = f"a built-in kernel of {self.platform} (" + ", ".join(built_in) + ")"
                     allowed += " or a CondaEnvironment of this setup ("
                     allowed += (", ".join(env_names) or "none") + ")"
                     add(i, "kernel", step.kernel, allowed)
@@ -459,7 +471,7 @@ class NotebookSetup(_StepList):
         # One detached step installs into the built-in kernels one after the other: pip
         # and conda must not run at the same time in the same environment.
         installs = [
-            s for s in self.steps if isinstance(s, PackageInstall) and s.kernel in BUILT_IN_KERNELS
+            s for s in self.steps if isinstance(s, PackageInstall) and s.kernel in self._built_in()
         ]
         if installs:
             script.use("install_packages.sh")

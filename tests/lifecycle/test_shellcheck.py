@@ -55,7 +55,7 @@ def every_step_type(package_index: PackageIndex) -> NotebookSetup:
             PackageInstall(
                 kernel="python3", pip_packages=["boto3==1.35.0"], conda_packages=["scipy=1.13.1"]
             ),
-            PackageInstall(kernel="pytorch_p310", pip_packages=["lightning==2.4.0"], optional=True),
+            PackageInstall(kernel="pytorch", pip_packages=["lightning==2.4.0"], optional=True),
             IdleAutoStop(idle_minutes=90, ignore_connections=True, check_interval_minutes=10),
             CustomStep(
                 name="team-tools",
