@@ -4,7 +4,10 @@ from sagemaker_constructs._validation import ConstructValidationError, Problem
 from sagemaker_constructs.network.notebook_network import ENDPOINT_NAMES, NotebookNetwork
 from sagemaker_constructs.network.package_mirror import PackageMirror
 from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
-from sagemaker_constructs.notebooks.notebook_lifecycle_config import NotebookLifecycleConfig
+from sagemaker_constructs.notebooks.notebook_lifecycle_config import (
+    INotebookLifecycleConfig,
+    NotebookLifecycleConfig,
+)
 from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
 from sagemaker_constructs.setup.notebook_setup import (
     BUILT_IN_KERNELS,
@@ -29,6 +32,7 @@ __all__ = [
     "CustomStep",
     "ENDPOINT_NAMES",
     "IdleAutoStop",
+    "INotebookLifecycleConfig",
     "NotebookSetup",
     "PackageIndex",
     "PackageInstall",
