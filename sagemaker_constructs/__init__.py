@@ -21,7 +21,7 @@ from sagemaker_constructs.setup.notebook_setup import (
 )
 from sagemaker_constructs.setup.studio_setup import StudioSetup
 from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
-from sagemaker_constructs.studio.studio_domain import StudioDomain
+from sagemaker_constructs.studio.studio_domain import IStudioDomain, StudioDomain
 from sagemaker_constructs.studio.studio_lifecycle_config import StudioLifecycleConfig
 from sagemaker_constructs.studio.studio_user_profile import StudioUserProfile
 
@@ -33,6 +33,7 @@ __all__ = [
     "ENDPOINT_NAMES",
     "IdleAutoStop",
     "INotebookLifecycleConfig",
+    "IStudioDomain",
     "NotebookSetup",
     "PackageIndex",
     "PackageInstall",
