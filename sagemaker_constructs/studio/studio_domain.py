@@ -61,7 +61,6 @@ def _is_sharing_prefix(value: str) -> bool:
     return 1 <= len(value) <= 512 and value.endswith("/") and set(value) <= allowed
 
 
-@jsii.implements(iam.IGrantable, ec2.IConnectable)
 @runtime_checkable
 class IStudioDomain(Protocol):
     """A Studio domain, created here (:class:`StudioDomain`) or imported
@@ -136,6 +135,7 @@ class _ImportedStudioDomain(Resource):
         return other
 
 
+@jsii.implements(iam.IGrantable, ec2.IConnectable)
 class StudioDomain(Resource):
     """A SageMaker Studio domain: VPC only, IAM sign-in, encrypted, home volume retained.
 
