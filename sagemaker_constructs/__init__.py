@@ -23,7 +23,10 @@ from sagemaker_constructs.governance import (
 from sagemaker_constructs.network.notebook_network import ENDPOINT_NAMES, NotebookNetwork
 from sagemaker_constructs.network.package_mirror import PackageMirror
 from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
-from sagemaker_constructs.notebooks.notebook_lifecycle_config import NotebookLifecycleConfig
+from sagemaker_constructs.notebooks.notebook_lifecycle_config import (
+    INotebookLifecycleConfig,
+    NotebookLifecycleConfig,
+)
 from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
 from sagemaker_constructs.setup.notebook_setup import (
     BUILT_IN_KERNELS,
@@ -37,7 +40,7 @@ from sagemaker_constructs.setup.notebook_setup import (
 )
 from sagemaker_constructs.setup.studio_setup import StudioSetup
 from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
-from sagemaker_constructs.studio.studio_domain import StudioDomain
+from sagemaker_constructs.studio.studio_domain import IStudioDomain, StudioDomain
 from sagemaker_constructs.studio.studio_lifecycle_config import StudioLifecycleConfig
 from sagemaker_constructs.studio.studio_portal_settings import StudioPortalSettings
 from sagemaker_constructs.studio.studio_space import StudioSpace
@@ -50,6 +53,8 @@ __all__ = [
     "CustomStep",
     "ENDPOINT_NAMES",
     "IdleAutoStop",
+    "INotebookLifecycleConfig",
+    "IStudioDomain",
     "NotebookSetup",
     "PackageIndex",
     "PackageInstall",

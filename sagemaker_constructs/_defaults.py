@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from sagemaker_constructs._compliance import _render, acknowledge
 
 #: Notebook instances always log here; the log group is one per account and region.
 NOTEBOOK_LOG_GROUP_NAME = "/aws/sagemaker/NotebookInstances"
@@ -80,10 +84,66 @@ def service_role(
     The construct IDs are ``Role`` and ``Policy`` under ``scope``. Customer-managed
     rather than inline, because the HIPAA/NIST/PCI packs reject inline policies.
     """
-    role = iam.Role(
+    role = _ManagedPolicyRole(
         scope, "Role", assumed_by=iam.ServicePrincipal(service), description=description
     )
     policy = iam.ManagedPolicy(
         scope, "Policy", description=policy_description, roles=[role], statements=statements
     )
+    role._policy = policy
     return role, policy
+
+
+class _ManagedPolicyRole(iam.Role):
+    """An ``iam.Role`` whose principal-policy statements go to its customer-managed policy.
+
+    ``bucket.grant_read(notebook)``, ``key.grant_decrypt(notebook)`` and
+    ``role.add_to_principal_policy`` all end in ``add_to_principal_policy``; a plain
+    ``iam.Role`` puts those statements in an inline ``DefaultPolicy``, which the
+    HIPAA/NIST/PCI packs reject. jsii calls this Python override from the CDK's grants.
+    """
+
+    _policy: iam.ManagedPolicy | None = None
+
+    def add_to_principal_policy(
+        self, statement: iam.PolicyStatement
+    ) -> iam.AddToPrincipalPolicyResult:
+        if self._policy is None:
+            return super().add_to_principal_policy(statement)
+        self._policy.add_statements(statement)
+        _acknowledge_grant_wildcards(self._policy, statement)
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self._policy)
+
+
+# A CDK grant's own action wildcards: one service, a named prefix (``s3:GetObject*``,
+# ``kms:ReEncrypt*``), never ``*`` or ``<service>:*``.
+_GRANT_ACTION_WILDCARD = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z]{2,}\*$")
+
+
+def _acknowledge_grant_wildcards(policy: iam.ManagedPolicy, statement: iam.PolicyStatement) -> None:
+    """Acknowledge AwsSolutions-IAM5 for exactly the wildcards a CDK grant writes.
+
+    Only statements that reach the role through ``add_to_principal_policy`` (the CDK's
+    ``grant_*`` methods) come here; the library adds its own statements to the policy
+    directly. Acknowledged: named-prefix action wildcards and ``<resource ARN>/*`` where
+    the ARN is a reference to one resource of the app (a bucket's objects). A ``*``
+    resource or ``<service>:*`` action is left for the packs to report.
+    """
+    if statement.effect != iam.Effect.ALLOW:
+        return
+    reason = (
+        "Written by a CDK grant (e.g. bucket.grant_read) on one resource of this app; the "
+        "wildcard is the grant's own action family or that resource's objects."
+    )
+    for action in statement.actions:
+        if _GRANT_ACTION_WILDCARD.match(action):
+            acknowledge(policy, f"AwsSolutions-IAM5[Action::{action}]", reason)
+    stack = Stack.of(policy)
+    for resource in statement.resources:
+        try:
+            rendered = _render(stack.resolve(resource))
+        except ValueError:
+            continue
+        base = rendered.removesuffix("/*")
+        if base != rendered and base.startswith("<") and base.endswith(">") and "*" not in base:
+            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{rendered}]", reason)

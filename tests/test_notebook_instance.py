@@ -140,7 +140,8 @@ def test_is_usable_as_grantable_and_connectable():
             },
         },
     )
-    assert "kms:Decrypt" in json.dumps(t.find_resources("AWS::IAM::Policy"))
+    assert "kms:Decrypt" in json.dumps(t.find_resources("AWS::IAM::ManagedPolicy"))
+    t.resource_count_is("AWS::IAM::Policy", 0)
 
 
 def test_default_name_is_valid_and_unique_per_construct():

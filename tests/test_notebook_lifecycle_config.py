@@ -165,3 +165,35 @@ def test_shipped_fragments_are_packaged_and_valid():
         assert LifecycleScript.from_text(lifecycle_scripts.read(name)).problems() == []
     with pytest.raises(FileNotFoundError, match="available: .*register_kernels.sh"):
         lifecycle_scripts.read("nope.sh")
+
+
+def test_notebook_with_an_imported_lifecycle_config() -> None:
+    from aws_cdk import aws_ec2 as ec2
+
+    from sagemaker_constructs import INotebookLifecycleConfig, NotebookInstance
+
+    stack = new_stack()
+    imported = NotebookLifecycleConfig.from_notebook_lifecycle_config_name(
+        stack, "Imported", "team-a-setup"
+    )
+    assert isinstance(imported, INotebookLifecycleConfig)
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=1, nat_gateways=0)
+    NotebookInstance(
+        stack,
+        "Notebook",
+        notebook_instance_name="alice",
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        lifecycle_config=imported,
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::NotebookInstance", {"LifecycleConfigName": "team-a-setup"}
+    )
+    template.resource_count_is("AWS::SageMaker::NotebookInstanceLifecycleConfig", 0)
+
+
+def test_imported_lifecycle_config_name_is_validated() -> None:
+    stack = new_stack()
+    with pytest.raises(ConstructValidationError, match=r"lifecycle_config_name.*bad_name!"):
+        NotebookLifecycleConfig.from_notebook_lifecycle_config_name(stack, "Imported", "bad_name!")

@@ -209,7 +209,8 @@ def test_is_usable_as_grantable_and_connectable():
             },
         },
     )
-    assert "s3:GetObject" in json.dumps(t.find_resources("AWS::IAM::Policy"))
+    assert "s3:GetObject" in json.dumps(t.find_resources("AWS::IAM::ManagedPolicy"))
+    t.resource_count_is("AWS::IAM::Policy", 0)
     assert domain.grant_principal is domain.role
 
 

@@ -12,6 +12,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Match, Template
 
 from sagemaker_constructs import (
     ConnectivityCheck,
@@ -24,7 +25,7 @@ from sagemaker_constructs import (
     StudioUserProfile,
 )
 from sagemaker_constructs.governance import register_compliance_checks
-from tests.conftest import new_app
+from tests.conftest import new_app, new_stack
 
 PROFILE = "AWS::SageMaker::UserProfile"
 
@@ -264,3 +265,47 @@ def test_profile_images_must_have_a_version_and_differ_from_the_domains():
         "custom_images[1]: got 'shared'; allowed: each image at most once (the domain's "
         "images are offered already)",
     ]
+
+
+def test_profile_on_an_imported_domain() -> None:
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_s3 as s3
+
+    from sagemaker_constructs import IStudioDomain, StudioDomain, StudioUserProfile
+
+    stack = new_stack()
+    role = iam.Role.from_role_arn(stack, "TeamRole", "arn:aws:iam::111111111111:role/team-a")
+    domain = StudioDomain.from_domain_attributes(
+        stack, "Domain", domain_id="d-abc123", execution_role=role
+    )
+    assert isinstance(domain, IStudioDomain)
+    profile = StudioUserProfile(stack, "Alice", domain=domain, user_profile_name="alice")
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::UserProfile",
+        {
+            "DomainId": "d-abc123",
+            "UserProfileName": "alice",
+            "UserSettings": {"ExecutionRole": "arn:aws:iam::111111111111:role/team-a"},
+        },
+    )
+    assert profile.grant_principal is role
+    with pytest.raises(ConstructValidationError, match="user_profile_name.*alice"):
+        StudioUserProfile(stack, "Alice2", domain=domain, user_profile_name="alice")
+    bucket = s3.Bucket(stack, "B")
+    bucket.grant_read(profile)  # imported role: no error
+
+
+def test_imported_domain_without_role_and_bad_id() -> None:
+    from sagemaker_constructs import StudioDomain, StudioUserProfile
+
+    stack = new_stack()
+    domain = StudioDomain.from_domain_attributes(stack, "Domain", domain_id="d-abc123")
+    profile = StudioUserProfile(stack, "Bob", domain=domain, user_profile_name="bob")
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SageMaker::UserProfile", {"UserSettings": {"ExecutionRole": Match.absent()}}
+    )
+    with pytest.raises(ConstructValidationError, match="execution_role"):
+        _ = profile.grant_principal
+    with pytest.raises(ConstructValidationError, match=r"domain_id.*Not-A-Domain"):
+        StudioDomain.from_domain_attributes(stack, "Bad", domain_id="Not-A-Domain")

@@ -14,6 +14,7 @@ from aws_cdk import (
     CfnOutput,
     Names,
     RemovalPolicy,
+    Resource,
     Stack,
     Tags,
     Token,
@@ -34,7 +35,7 @@ from sagemaker_constructs._defaults import (
 from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
 from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
 from sagemaker_constructs._validation import Problems, is_token
-from sagemaker_constructs.notebooks.notebook_lifecycle_config import NotebookLifecycleConfig
+from sagemaker_constructs.notebooks.notebook_lifecycle_config import INotebookLifecycleConfig
 
 DEFAULT_PLATFORM: Final = "notebook-al2023-v1"
 #: Platforms the service no longer accepts for new notebooks.
@@ -78,7 +79,7 @@ CODE_REPOSITORY_ALLOWED: Final = (
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
-class NotebookInstance(Construct):
+class NotebookInstance(Resource):
     """A SageMaker notebook instance, its execution role and its encrypted volume.
 
     Secure by default: placed in a VPC subnet with direct internet access disabled, root
@@ -118,7 +119,7 @@ class NotebookInstance(Construct):
         encryption_key: kms.IKey | None = None,
         role: iam.IRole | None = None,
         platform_identifier: str = DEFAULT_PLATFORM,
-        lifecycle_config: NotebookLifecycleConfig | None = None,
+        lifecycle_config: INotebookLifecycleConfig | None = None,
         default_code_repository: str | None = None,
         additional_code_repositories: Sequence[str] = (),
         allow_direct_internet: bool = False,

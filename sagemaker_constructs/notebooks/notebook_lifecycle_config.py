@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from aws_cdk import BootstraplessSynthesizer, Fn, Names, Stack
+from aws_cdk import BootstraplessSynthesizer, Fn, Names, Resource, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
@@ -42,7 +42,43 @@ exec bash "$script"
 """
 
 
-class NotebookLifecycleConfig(Construct):
+@runtime_checkable
+class INotebookLifecycleConfig(Protocol):
+    """A notebook lifecycle configuration, created here or imported.
+
+    ``NotebookInstance(lifecycle_config=...)`` takes any of these: a
+    :class:`NotebookLifecycleConfig` or one from
+    :meth:`NotebookLifecycleConfig.from_notebook_lifecycle_config_name`.
+    """
+
+    @property
+    def lifecycle_config_name(self) -> str:
+        """The configuration's name."""
+        ...
+
+    def bind(self, notebook: NotebookInstance) -> None:
+        """Grant ``notebook``'s role what the scripts need (called by NotebookInstance)."""
+        ...
+
+
+class _ImportedNotebookLifecycleConfig(Resource):
+    """A lifecycle configuration defined elsewhere, known by name only."""
+
+    def __init__(self, scope: Construct, id: str, name: str) -> None:
+        super().__init__(scope, id)
+        self._config_name = name
+
+    @property
+    def lifecycle_config_name(self) -> str:
+        return self._config_name
+
+    def bind(self, notebook: NotebookInstance) -> None:
+        # Its scripts are not known here: whatever they need (S3 assets, CodeArtifact,
+        # stopping the notebook when idle) must be granted to the notebook by the caller.
+        return None
+
+
+class NotebookLifecycleConfig(Resource):
     """Scripts run as root when a notebook instance is created and each time it starts.
 
     Give the scripts as :class:`LifecycleScript` (``on_create`` / ``on_start``) or as a
@@ -138,7 +174,32 @@ class NotebookLifecycleConfig(Construct):
             on_create=self._content("on-create", on_create),
             on_start=self._content("on-start", on_start),
         )
-        self.lifecycle_config_name: str = self.resource.attr_notebook_instance_lifecycle_config_name
+        self._config_name: str = self.resource.attr_notebook_instance_lifecycle_config_name
+
+    @property
+    def lifecycle_config_name(self) -> str:
+        """The configuration's name."""
+        return self._config_name
+
+    @staticmethod
+    def from_notebook_lifecycle_config_name(
+        scope: Construct, id: str, lifecycle_config_name: str
+    ) -> INotebookLifecycleConfig:
+        """A lifecycle configuration that exists already (another stack or app), by name.
+
+        Its scripts are not known, so ``bind`` grants nothing: give the notebook's role
+        what the scripts need yourself (``notebook.add_to_role_policy``).
+        """
+        problems = Problems(scope)
+        problems.pattern(
+            "lifecycle_config_name",
+            lifecycle_config_name,
+            NAME_PATTERN,
+            NAME_ALLOWED,
+            max_length=NAME_MAX_LENGTH,
+        )
+        problems.raise_if_any()
+        return _ImportedNotebookLifecycleConfig(scope, id, lifecycle_config_name)
 
     def _assets_allowed(self, allow_s3_asset: bool) -> tuple[bool, str]:
         if not allow_s3_asset:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
@@ -13,6 +14,7 @@ from aws_cdk import (
     CfnOutput,
     Names,
     RemovalPolicy,
+    Resource,
     Stack,
     Tags,
 )
@@ -63,8 +65,82 @@ def _is_sharing_prefix(value: str) -> bool:
     return 1 <= len(value) <= 512 and value.endswith("/") and set(value) <= allowed
 
 
+@runtime_checkable
+class IStudioDomain(Protocol):
+    """A Studio domain, created here (:class:`StudioDomain`) or imported
+    (:meth:`StudioDomain.from_domain_attributes`); what ``StudioUserProfile`` takes."""
+
+    @property
+    def domain_id(self) -> str: ...
+
+    @property
+    def domain_arn(self) -> str: ...
+
+    @property
+    def domain_name(self) -> str: ...
+
+    @property
+    def custom_images(self) -> tuple[StudioCustomImage, ...]: ...
+
+
+class _ImportedStudioDomain(Resource):
+    """A domain defined elsewhere: only its ID (and what the importer was told) is known."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        domain_id: str,
+        domain_name: str | None,
+        security_group: ec2.ISecurityGroup | None,
+        execution_role: iam.IRole | None,
+    ) -> None:
+        super().__init__(scope, id)
+        self._domain_id = domain_id
+        self._domain_name = domain_name or domain_id
+        self.role: iam.IRole | None = execution_role
+        self.security_group = security_group
+        self._connections = ec2.Connections(
+            security_groups=[security_group] if security_group else []
+        )
+        self._profiles: dict[str, str] = {}
+        self.lifecycle_configs: dict[str, StudioLifecycleConfig] = {}
+
+    @property
+    def domain_id(self) -> str:
+        return self._domain_id
+
+    @property
+    def domain_arn(self) -> str:
+        return Stack.of(self).format_arn(
+            service="sagemaker", resource="domain", resource_name=self._domain_id
+        )
+
+    @property
+    def domain_name(self) -> str:
+        return self._domain_name
+
+    @property
+    def custom_images(self) -> tuple[StudioCustomImage, ...]:
+        # The domain's own images are not known; a profile lists only its own.
+        return ()
+
+    @property
+    def connections(self) -> ec2.Connections:
+        return self._connections
+
+    def _register_user_profile(self, name: str, path: str) -> str | None:
+        if is_token(name):
+            return None
+        other = self._profiles.get(name)
+        if other is None:
+            self._profiles[name] = path
+        return other
+
+
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
-class StudioDomain(Construct):
+class StudioDomain(Resource):
     """A SageMaker Studio domain: VPC only, IAM sign-in, encrypted, home volume retained.
 
     Secure by default: apps reach the network only through the VPC (``VpcOnly``; the VPC
@@ -296,8 +372,8 @@ class StudioDomain(Construct):
                 security_groups=[g.security_group_id for g in security_groups],
                 default_landing_uri="studio::",
                 studio_web_portal="ENABLED",
-                jupyter_lab_app_settings=self.app_settings(sagemaker.CfnDomain, "JupyterLab"),
-                code_editor_app_settings=self.app_settings(sagemaker.CfnDomain, "CodeEditor"),
+                jupyter_lab_app_settings=self._app_settings(sagemaker.CfnDomain, "JupyterLab"),
+                code_editor_app_settings=self._app_settings(sagemaker.CfnDomain, "CodeEditor"),
                 space_storage_settings=sagemaker.CfnDomain.DefaultSpaceStorageSettingsProperty(
                     default_ebs_storage_settings=sagemaker.CfnDomain.DefaultEbsStorageSettingsProperty(
                         default_ebs_volume_size_in_gb=default_ebs_size_gib,
@@ -367,7 +443,7 @@ class StudioDomain(Construct):
         if self._idle_timeout_minutes is not None:
             warn_idle_shutdown_ineffective(image, self._idle_timeout_minutes)
 
-    def app_settings(
+    def _app_settings(
         self, namespace: Any, app_type: str, extra_images: Iterable[StudioCustomImage] = ()
     ) -> Any:
         """The domain's settings of ``app_type`` apps, plus ``extra_images``.
@@ -425,6 +501,43 @@ class StudioDomain(Construct):
             app_lifecycle_management=idle,
         )
 
+    @staticmethod
+    def from_domain_attributes(
+        scope: Construct,
+        id: str,
+        *,
+        domain_id: str,
+        domain_name: str | None = None,
+        security_group: ec2.ISecurityGroup | None = None,
+        execution_role: iam.IRole | None = None,
+    ) -> IStudioDomain:
+        """A domain that exists already (another stack or app), for ``StudioUserProfile``.
+
+        Args:
+            domain_id: The domain's ID (``d-...``).
+            domain_name: Its name, used in messages only. Default: the ID.
+            security_group: Its apps' security group (``connections``). Default: none.
+            execution_role: Its default execution role, the profiles' role when they are
+                given none. Default: unknown; a profile without ``execution_role`` then
+                uses the domain's default without naming it.
+
+        What cannot be known about an imported domain: its custom images and its default
+        instance types and lifecycle configurations. A profile with ``custom_images``
+        lists only its own images and sets no default resource spec.
+        """
+        p = Problems(scope)
+        if not is_token(domain_id) and not re.fullmatch(r"d-[a-z0-9]{1,61}", domain_id):
+            p.add("domain_id", domain_id, "a domain ID: 'd-' then lower-case letters and digits")
+        p.raise_if_any()
+        return _ImportedStudioDomain(
+            scope,
+            id,
+            domain_id=domain_id,
+            domain_name=domain_name,
+            security_group=security_group,
+            execution_role=execution_role,
+        )
+
     def _sharing_settings(self) -> sagemaker.CfnDomain.SharingSettingsProperty:
         if self._sharing is None:
             return sagemaker.CfnDomain.SharingSettingsProperty(notebook_output_option="Disabled")
@@ -435,7 +548,7 @@ class StudioDomain(Construct):
             s3_kms_key_id=self._sharing_key.key_arn,
         )
 
-    def register_user_profile(self, name: str, path: str) -> str | None:
+    def _register_user_profile(self, name: str, path: str) -> str | None:
         """Record a user profile of this domain; the path of another one of that name, if any.
 
         Called by ``StudioUserProfile`` so that a name is used once per domain.

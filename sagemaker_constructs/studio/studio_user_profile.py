@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import jsii
-from aws_cdk import RemovalPolicy, Tags
+from aws_cdk import RemovalPolicy, Resource, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagemaker_constructs._validation import Problems, is_token
 from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
-from sagemaker_constructs.studio.studio_domain import TAG_KEY_ALLOWED, StudioDomain, _check_images
+from sagemaker_constructs.studio.studio_domain import (
+    TAG_KEY_ALLOWED,
+    IStudioDomain,
+    StudioDomain,
+    _check_images,
+    _ImportedStudioDomain,
+)
 
 #: ``UserProfileName`` as the service checks it (cfn-lint schema of
 #: AWS::SageMaker::UserProfile): ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`` and at most 63
@@ -28,7 +34,7 @@ USER_PROFILE_NAME_ALLOWED: Final = (
 
 
 @jsii.implements(iam.IGrantable)
-class StudioUserProfile(Construct):
+class StudioUserProfile(Resource):
     """A Studio user profile for one person, with an execution role (e.g. their team's).
 
     Profiles are 1:1 with people: a name is used once per domain (checked across every
@@ -56,7 +62,7 @@ class StudioUserProfile(Construct):
         scope: Construct,
         id: str,
         *,
-        domain: StudioDomain,
+        domain: IStudioDomain,
         user_profile_name: str,
         execution_role: iam.IRole | None = None,
         custom_images: Sequence[StudioCustomImage] = (),
@@ -86,7 +92,11 @@ class StudioUserProfile(Construct):
             max_length=USER_PROFILE_NAME_MAX_LENGTH,
         )
         if not p:
-            other = domain.register_user_profile(user_profile_name, self.node.path)
+            other = (
+                domain._register_user_profile(user_profile_name, self.node.path)
+                if isinstance(domain, StudioDomain | _ImportedStudioDomain)
+                else None
+            )
             if other is not None:
                 p.add(
                     "user_profile_name",
@@ -103,20 +113,36 @@ class StudioUserProfile(Construct):
         p.raise_if_any()
 
         self.domain = domain
-        self.role: iam.IRole = execution_role or domain.role
+        default_role = getattr(domain, "role", None)
+        role = execution_role or default_role
+        self.role: iam.IRole | None = role
         images = tuple(custom_images)
+
+        def app_settings(app_type: str) -> Any:
+            if not any(i.app_type == app_type for i in images):
+                return None
+            if isinstance(domain, StudioDomain):
+                return domain._app_settings(sagemaker.CfnUserProfile, app_type, images)
+            # An imported domain's defaults are unknown: only the profile's own images.
+            settings_class = (
+                sagemaker.CfnUserProfile.JupyterLabAppSettingsProperty
+                if app_type == "JupyterLab"
+                else sagemaker.CfnUserProfile.CodeEditorAppSettingsProperty
+            )
+            return settings_class(
+                custom_images=[
+                    sagemaker.CfnUserProfile.CustomImageProperty(
+                        app_image_config_name=i.app_image_config_name, image_name=i.image_name
+                    )
+                    for i in images
+                    if i.app_type == app_type
+                ]
+            )
+
         settings = sagemaker.CfnUserProfile.UserSettingsProperty(
-            execution_role=self.role.role_arn,
-            jupyter_lab_app_settings=domain.app_settings(
-                sagemaker.CfnUserProfile, "JupyterLab", images
-            )
-            if any(i.app_type == "JupyterLab" for i in images)
-            else None,
-            code_editor_app_settings=domain.app_settings(
-                sagemaker.CfnUserProfile, "CodeEditor", images
-            )
-            if any(i.app_type == "CodeEditor" for i in images)
-            else None,
+            execution_role=role.role_arn if role is not None else None,
+            jupyter_lab_app_settings=app_settings("JupyterLab"),
+            code_editor_app_settings=app_settings("CodeEditor"),
         )
         self.resource = sagemaker.CfnUserProfile(
             self,
@@ -130,7 +156,7 @@ class StudioUserProfile(Construct):
             image.attach_to(self.resource)
         if images:
             # The repeated defaults name the domain's lifecycle configurations by ARN.
-            for lc in domain.lifecycle_configs.values():
+            for lc in getattr(domain, "lifecycle_configs", {}).values():
                 self.resource.node.add_dependency(lc)
         for key, value in (tags or {}).items():
             Tags.of(self).add(key, value)
@@ -139,7 +165,20 @@ class StudioUserProfile(Construct):
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
-        """The execution role (``iam.IGrantable``)."""
+        """The execution role (``iam.IGrantable``).
+
+        Unknown for a profile of an imported domain given no ``execution_role`` (nor
+        ``execution_role`` in the importer): then an error.
+        """
+        if self.role is None:
+            p = Problems(self)
+            p.add(
+                "execution_role",
+                None,
+                "a role, to grant to a profile of an imported domain whose role is unknown",
+            )
+            p.raise_if_any()
+            raise AssertionError("unreachable")  # raise_if_any raised
         return self.role
 
     def grant_presigned_url(self, grantee: iam.IGrantable) -> iam.Grant:
