@@ -22,7 +22,7 @@ from sagemaker_constructs.governance import (
 )
 from sagemaker_constructs.network.notebook_network import ENDPOINT_NAMES, NotebookNetwork
 from sagemaker_constructs.network.package_mirror import PackageMirror
-from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
+from sagemaker_constructs.notebooks.notebook_instance import INotebookInstance, NotebookInstance
 from sagemaker_constructs.notebooks.notebook_lifecycle_config import (
     INotebookLifecycleConfig,
     NotebookLifecycleConfig,
@@ -53,6 +53,7 @@ __all__ = [
     "CustomStep",
     "ENDPOINT_NAMES",
     "IdleAutoStop",
+    "INotebookInstance",
     "INotebookLifecycleConfig",
     "IStudioDomain",
     "NotebookSetup",

@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from sagemaker_constructs._compliance import _render, acknowledge
+from sagemaker_constructs._validation import ConstructValidationError, Problem
 
 #: Notebook instances always log here; the log group is one per account and region.
 NOTEBOOK_LOG_GROUP_NAME = "/aws/sagemaker/NotebookInstances"
@@ -147,3 +148,29 @@ def _acknowledge_grant_wildcards(policy: iam.ManagedPolicy, statement: iam.Polic
         base = rendered.removesuffix("/*")
         if base != rendered and base.startswith("<") and base.endswith(">") and "*" not in base:
             acknowledge(policy, f"AwsSolutions-IAM5[Resource::{rendered}]", reason)
+
+
+def allow_https_within_vpc(scope: Construct, group: ec2.SecurityGroup, vpc: ec2.IVpc) -> None:
+    """Let ``group`` send HTTPS to the VPC's own range (its interface endpoints) only.
+
+    Raises:
+        ConstructValidationError: ``vpc`` is imported without its CIDR, so the range is
+            unknown (naming ``vpc`` and how to give it).
+    """
+    try:
+        cidr = vpc.vpc_cidr_block
+    except RuntimeError as exc:  # jsii: CannotPerformOperationVpcCidr
+        if "vpcCidrBlock" not in str(exc):
+            raise
+        raise ConstructValidationError(
+            scope.node.path,
+            [
+                Problem(
+                    "vpc",
+                    f"{vpc.vpc_id} (imported without its CIDR)",
+                    "a VPC whose CIDR is known (Vpc.from_vpc_attributes(..., vpc_cidr_block=...) "
+                    "or Vpc.from_lookup), or security_groups of your own",
+                )
+            ],
+        ) from None
+    group.add_egress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS within the VPC")

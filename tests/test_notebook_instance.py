@@ -422,3 +422,35 @@ def test_code_repositories_and_tags_reach_the_resource():
             "Tags": [{"Key": "owner", "Value": "alice"}],
         },
     )
+
+
+def test_an_imported_vpc_without_its_cidr_is_named_not_crashed():
+    """The notebook's own group sends HTTPS to the VPC's range, which must be known."""
+    stack = new_stack()
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Imported",
+        vpc_id="vpc-0123456789abcdef0",
+        availability_zones=["us-east-1a"],
+        isolated_subnet_ids=["subnet-0aaaaaaaaaaaaaaaa"],
+    )
+    with pytest.raises(
+        ConstructValidationError,
+        match=r"vpc: got 'vpc-0123456789abcdef0 \(imported without its CIDR\)'; allowed: a VPC whose CIDR is known",
+    ):
+        NotebookInstance(stack, "Notebook", instance_type="ml.t3.medium", vpc=vpc)
+    # With the CIDR given, the same VPC works and the rule names that range only.
+    stack = new_stack()
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Imported",
+        vpc_id="vpc-0123456789abcdef0",
+        vpc_cidr_block="10.1.0.0/16",
+        availability_zones=["us-east-1a"],
+        isolated_subnet_ids=["subnet-0aaaaaaaaaaaaaaaa"],
+    )
+    NotebookInstance(stack, "Notebook", instance_type="ml.t3.medium", vpc=vpc)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::EC2::SecurityGroup",
+        {"SecurityGroupEgress": [Match.object_like({"CidrIp": "10.1.0.0/16", "FromPort": 443})]},
+    )

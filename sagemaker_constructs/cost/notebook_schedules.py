@@ -12,7 +12,7 @@ from constructs import Construct
 
 from sagemaker_constructs._validation import Problems
 from sagemaker_constructs.cost.office_hours import OfficeHours
-from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
+from sagemaker_constructs.notebooks.notebook_instance import INotebookInstance
 
 # Universal target form arn:aws:scheduler:::aws-sdk:<service>:<apiAction>
 # (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-universal.html).
@@ -46,7 +46,7 @@ class NotebookSchedules(Construct):
         scope: Construct,
         id: str,
         *,
-        notebooks: Sequence[tuple[NotebookInstance, OfficeHours]],
+        notebooks: Sequence[tuple[INotebookInstance, OfficeHours]],
         description: str = "Stops notebooks outside office hours",
     ) -> None:
         """Create the schedules.

@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from sagemaker_constructs._validation import Problems
-from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
+from sagemaker_constructs.notebooks.notebook_instance import INotebookInstance
 from sagemaker_constructs.studio.studio_user_profile import StudioUserProfile
 
 #: What a person may do on their own notebook instance.
@@ -55,7 +55,7 @@ class PersonAccess(Construct):
         id: str,
         *,
         person: str,
-        notebooks: Sequence[NotebookInstance] = (),
+        notebooks: Sequence[INotebookInstance] = (),
         studio_user_profiles: Sequence[StudioUserProfile] = (),
         vpc_endpoints: Sequence[ec2.IInterfaceVpcEndpoint] = (),
         source_ip_ranges: Sequence[str] = (),

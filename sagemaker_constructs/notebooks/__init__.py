@@ -5,7 +5,15 @@ root access off and a customer-managed role policy; ``NotebookLifecycleConfig`` 
 on-create / on-start scripts (usually rendered by ``sagemaker_constructs.setup``).
 """
 
-from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
-from sagemaker_constructs.notebooks.notebook_lifecycle_config import NotebookLifecycleConfig
+from sagemaker_constructs.notebooks.notebook_instance import INotebookInstance, NotebookInstance
+from sagemaker_constructs.notebooks.notebook_lifecycle_config import (
+    INotebookLifecycleConfig,
+    NotebookLifecycleConfig,
+)
 
-__all__ = ["NotebookInstance", "NotebookLifecycleConfig"]
+__all__ = [
+    "INotebookInstance",
+    "INotebookLifecycleConfig",
+    "NotebookInstance",
+    "NotebookLifecycleConfig",
+]

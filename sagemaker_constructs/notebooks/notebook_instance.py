@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Final, Literal
+from typing import Final, Literal, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
@@ -23,18 +23,19 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct
+from constructs import Construct, Node
 
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
 from sagemaker_constructs._defaults import (
     NOTEBOOK_LOG_GROUP_NAME,
+    allow_https_within_vpc,
     new_key,
     select_subnets,
     service_role,
 )
 from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
 from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
-from sagemaker_constructs._validation import Problems, is_token
+from sagemaker_constructs._validation import ConstructValidationError, Problem, Problems, is_token
 from sagemaker_constructs.notebooks.notebook_lifecycle_config import INotebookLifecycleConfig
 
 DEFAULT_PLATFORM: Final = "notebook-al2023-v1"
@@ -78,6 +79,81 @@ CODE_REPOSITORY_ALLOWED: Final = (
 )
 
 
+@runtime_checkable
+class INotebookInstance(Protocol):
+    """A notebook instance, created here or imported.
+
+    Constructs that act on notebooks (``PersonAccess``, ``NotebookSchedules``) take any of
+    these: a :class:`NotebookInstance`, or one from
+    :meth:`NotebookInstance.from_notebook_instance_name` /
+    :meth:`NotebookInstance.from_notebook_instance_attributes`.
+    """
+
+    @property
+    def node(self) -> Node:
+        """The construct's node (an importer returns a construct too)."""
+        ...
+
+    @property
+    def notebook_instance_name(self) -> str:
+        """The notebook instance's name."""
+        ...
+
+    @property
+    def notebook_instance_arn(self) -> str:
+        """The notebook instance's ARN (SageMaker writes the name in lower case there)."""
+        ...
+
+
+@jsii.implements(iam.IGrantable)
+class _ImportedNotebookInstance(Resource):
+    """A notebook instance defined elsewhere, known by name (and maybe its role)."""
+
+    def __init__(self, scope: Construct, id: str, name: str, role: iam.IRole | None) -> None:
+        super().__init__(scope, id)
+        self._name = name
+        self._role = role
+        self._arn = Stack.of(self).format_arn(
+            service="sagemaker",
+            resource="notebook-instance",
+            resource_name=name if Token.is_unresolved(name) else name.lower(),
+        )
+
+    @property
+    def notebook_instance_name(self) -> str:
+        return self._name
+
+    @property
+    def notebook_instance_arn(self) -> str:
+        return self._arn
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The notebook's execution role, when the importer was given it."""
+        if self._role is None:
+            raise ConstructValidationError(
+                self.node.path,
+                [
+                    Problem(
+                        "role",
+                        None,
+                        "the notebook's execution role, given to "
+                        "NotebookInstance.from_notebook_instance_attributes(role=...), "
+                        "before granting to an imported notebook",
+                    )
+                ],
+            )
+        return self._role
+
+
+def _check_imported_name(scope: Construct, name: str) -> None:
+    problems = Problems(scope)
+    problems.pattern(
+        "notebook_instance_name", name, NAME_PATTERN, NAME_ALLOWED, max_length=NAME_MAX_LENGTH
+    )
+    problems.raise_if_any()
+
+
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
 class NotebookInstance(Resource):
     """A SageMaker notebook instance, its execution role and its encrypted volume.
@@ -104,6 +180,36 @@ class NotebookInstance(Resource):
         jupyter_url: The notebook's Jupyter URL (sign-in goes through the console or a
             presigned URL).
     """
+
+    @staticmethod
+    def from_notebook_instance_name(
+        scope: Construct, id: str, notebook_instance_name: str
+    ) -> INotebookInstance:
+        """A notebook instance that exists already (another stack or app), by name.
+
+        Enough for the constructs that name notebooks in policies or schedules; to grant to
+        its role, use :meth:`from_notebook_instance_attributes` with ``role``.
+        """
+        _check_imported_name(scope, notebook_instance_name)
+        return _ImportedNotebookInstance(scope, id, notebook_instance_name, None)
+
+    @staticmethod
+    def from_notebook_instance_attributes(
+        scope: Construct,
+        id: str,
+        *,
+        notebook_instance_name: str,
+        role: iam.IRole | None = None,
+    ) -> INotebookInstance:
+        """A notebook instance that exists already, by name and (optionally) its role.
+
+        Args:
+            notebook_instance_name: Its name.
+            role: Its execution role. Without it, granting to the imported notebook
+                (``bucket.grant_read(imported)``) raises ``ConstructValidationError``.
+        """
+        _check_imported_name(scope, notebook_instance_name)
+        return _ImportedNotebookInstance(scope, id, notebook_instance_name, role)
 
     def __init__(
         self,
@@ -225,9 +331,7 @@ class NotebookInstance(Resource):
             )
             # The VPC's range (its interface endpoints), never 0.0.0.0/0; NotebookNetwork's
             # group adds S3 through its prefix list.
-            self.security_group.add_egress_rule(
-                ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(443), "HTTPS within the VPC"
-            )
+            allow_https_within_vpc(self, self.security_group, vpc)
             security_groups = [self.security_group]
         self._connections = ec2.Connections(security_groups=list(security_groups or []))
 

@@ -26,7 +26,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
-from sagemaker_constructs._defaults import new_key, select_subnets, service_role
+from sagemaker_constructs._defaults import (
+    allow_https_within_vpc,
+    new_key,
+    select_subnets,
+    service_role,
+)
 from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
 from sagemaker_constructs._validation import Problems, is_token
 from sagemaker_constructs.network.notebook_network import NFS_DESCRIPTION, NFS_PORT
@@ -343,9 +348,7 @@ class StudioDomain(Resource):
             )
             # Only the VPC's own range (its interface endpoints), never 0.0.0.0/0; pass
             # NotebookNetwork's studio_security_group for S3 through the gateway.
-            self.security_group.add_egress_rule(
-                ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(443), "HTTPS within the VPC"
-            )
+            allow_https_within_vpc(self, self.security_group, vpc)
             security_groups = [self.security_group]
         for group in security_groups:
             # The apps mount their EFS home volume over NFS (idempotent on a group that
