@@ -20,7 +20,11 @@ from sagemaker_constructs.governance import (
     acknowledge,
     acknowledge_wildcard_resource,
 )
-from sagemaker_constructs.network.notebook_network import ENDPOINT_NAMES, NotebookNetwork
+from sagemaker_constructs.network.notebook_network import (
+    ENDPOINT_NAMES,
+    INotebookNetwork,
+    NotebookNetwork,
+)
 from sagemaker_constructs.network.package_mirror import PackageMirror
 from sagemaker_constructs.notebooks.notebook_instance import INotebookInstance, NotebookInstance
 from sagemaker_constructs.notebooks.notebook_lifecycle_config import (
@@ -54,6 +58,7 @@ __all__ = [
     "ENDPOINT_NAMES",
     "IdleAutoStop",
     "INotebookInstance",
+    "INotebookNetwork",
     "INotebookLifecycleConfig",
     "IStudioDomain",
     "NotebookSetup",

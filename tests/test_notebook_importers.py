@@ -24,7 +24,9 @@ def test_an_imported_notebook_is_named_in_a_person_policy():
     stack = new_stack()
     theirs = NotebookInstance.from_notebook_instance_name(stack, "Theirs", "Fraud-Alice")
     assert isinstance(theirs, INotebookInstance)
-    PersonAccess(stack, "Alice", person="alice", notebooks=[theirs], source_ip_ranges=["203.0.113.0/24"])
+    PersonAccess(
+        stack, "Alice", person="alice", notebooks=[theirs], source_ip_ranges=["203.0.113.0/24"]
+    )
     policies = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy")
     text = json.dumps(policies)
     # ARNs carry the name in lower case; the upper-case form would never match.
@@ -46,7 +48,9 @@ def test_grants_to_an_imported_notebook_need_its_role():
     bucket = s3.Bucket(stack, "Data")
     without = NotebookInstance.from_notebook_instance_name(stack, "NoRole", "fraud-carol")
     # The grant calls back from jsii, which re-raises the error as a RuntimeError with its text.
-    with pytest.raises(RuntimeError, match=r"role: got None; allowed: the notebook's execution role"):
+    with pytest.raises(
+        RuntimeError, match=r"role: got None; allowed: the notebook's execution role"
+    ):
         bucket.grant_read(without)
     role = iam.Role.from_role_name(stack, "Role", "fraud-carol-role")
     withrole = NotebookInstance.from_notebook_instance_attributes(

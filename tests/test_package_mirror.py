@@ -75,3 +75,12 @@ def test_invalid_names():
     with pytest.raises(ConstructValidationError) as err:
         PackageMirror(new_stack(), "M", domain_name="ML", repository_name="x")
     assert [p.prop for p in err.value.problems] == ["domain_name", "repository_name"]
+
+
+def test_the_network_is_taken_through_its_interface():
+    """NotebookNetwork satisfies INotebookNetwork, the type PackageMirror's prop takes."""
+    from sagemaker_constructs import INotebookNetwork, NotebookNetwork
+
+    net = NotebookNetwork(new_stack(), "Net")
+    assert isinstance(net, INotebookNetwork)
+    assert not isinstance(object(), INotebookNetwork)

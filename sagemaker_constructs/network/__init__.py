@@ -5,7 +5,11 @@ endpoints (``ENDPOINT_NAMES``) the services need; ``PackageMirror`` provides a C
 repository that proxies public PyPI for hosts without internet.
 """
 
-from sagemaker_constructs.network.notebook_network import ENDPOINT_NAMES, NotebookNetwork
+from sagemaker_constructs.network.notebook_network import (
+    ENDPOINT_NAMES,
+    INotebookNetwork,
+    NotebookNetwork,
+)
 from sagemaker_constructs.network.package_mirror import PackageMirror
 
-__all__ = ["ENDPOINT_NAMES", "NotebookNetwork", "PackageMirror"]
+__all__ = ["ENDPOINT_NAMES", "INotebookNetwork", "NotebookNetwork", "PackageMirror"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Final, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import Annotations, CfnResource, RemovalPolicy, Stack, Token
@@ -53,6 +53,31 @@ _HTTPS = ec2.Port.tcp(443)
 #: NFS, between Studio apps and the domain's EFS home file system.
 NFS_PORT: Final = ec2.Port.tcp(2049)
 NFS_DESCRIPTION: Final = "NFS within the group: Studio apps and the domain's EFS home volume"
+
+
+@runtime_checkable
+class INotebookNetwork(Protocol):
+    """The network notebooks and Studio run in: what other constructs need of it.
+
+    :class:`NotebookNetwork` is the implementation (it also wraps an existing VPC, adding
+    only what is missing); ``PackageMirror(network=...)`` takes any object with these.
+    """
+
+    @property
+    def vpc(self) -> ec2.IVpc:
+        """The VPC."""
+        ...
+
+    @property
+    def interface_endpoints(self) -> Mapping[str, ec2.InterfaceVpcEndpoint]:
+        """The interface endpoints it added, by short service name (``"sts"``, ...)."""
+        ...
+
+    def add_interface_endpoint(
+        self, name: str, service: ec2.IInterfaceVpcEndpointService
+    ) -> ec2.InterfaceVpcEndpoint:
+        """Add an interface endpoint reachable from the notebooks (and Studio)."""
+        ...
 
 
 @jsii.implements(ec2.IConnectable)

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from sagemaker_constructs._defaults import new_key
 from sagemaker_constructs._validation import Problems
-from sagemaker_constructs.network.notebook_network import NotebookNetwork
+from sagemaker_constructs.network.notebook_network import INotebookNetwork
 from sagemaker_constructs.setup.notebook_setup import (
     CA_DOMAIN_ALLOWED,
     CA_REPOSITORY_ALLOWED,
@@ -47,7 +47,7 @@ class PackageMirror(Construct):
         *,
         domain_name: str,
         repository_name: str = "pypi",
-        network: NotebookNetwork | None = None,
+        network: INotebookNetwork | None = None,
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
