@@ -12,9 +12,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from sagemaker_constructs._validation import Problems, is_token
+from sagemaker_constructs._validation import Problems
 from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
-from sagemaker_constructs.studio.studio_domain import TAG_KEY_ALLOWED, StudioDomain, _check_images
+from sagemaker_constructs.studio.studio_domain import StudioDomain, _check_images
 
 #: ``UserProfileName`` as the service checks it (cfn-lint schema of
 #: AWS::SageMaker::UserProfile): ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`` and at most 63
@@ -95,11 +95,7 @@ class StudioUserProfile(Construct):
                     f"(one profile per person; {other} has it)",
                 )
         _check_images(p, "custom_images", custom_images, domain.custom_images)
-        if tags:
-            p.max_items("tags", list(tags), 50)
-            for key in tags:
-                if not is_token(key) and (not key or len(key) > 128 or key.startswith("aws:")):
-                    p.add(f"tags[{key!r}]", key, TAG_KEY_ALLOWED)
+        p.tags("tags", tags)  # the shared AWS tag rules, as every construct applies them
         p.raise_if_any()
 
         self.domain = domain
