@@ -16,9 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The README example ("Using the constructs in your own CDK app"), read from the README.
+# The README example (the quick start), read from the README.
 _README = (ROOT / "README.md").read_text()
-_EXAMPLE = _README.split("## Using the constructs in your own CDK app", 1)[1]
+_EXAMPLE = _README.split("## Quick start: the constructs in your own CDK app", 1)[1]
 _EXAMPLE = _EXAMPLE.split("```python\n", 1)[1].split("```", 1)[0]
 
 _APP = """

@@ -142,11 +142,13 @@ class IdleAutoStop:
 
 @dataclass(frozen=True, kw_only=True)
 class ConnectivityCheck:
-    """Log whether the notebook reaches ``url`` (HTTP HEAD); never fails the start.
+    """Log whether the notebook reaches ``url`` (HTTP HEAD).
 
     Attributes:
         url: An http(s) URL.
         timeout_seconds: 1 to 30. Default: 5.
+        optional: When ``False``, an unreachable ``url`` fails the start. Default: a
+            failure is logged and the start goes on.
     """
 
     url: str
@@ -456,7 +458,7 @@ class NotebookSetup(_StepList):
                 script.add(
                     step.label,
                     "foreground",
-                    True,
+                    step.optional,  # was always True: optional=False now fails the start
                     _fragment_call(
                         "connectivity_check.sh",
                         {"SMC_CHECK_URL": step.url, "SMC_CHECK_TIMEOUT": str(step.timeout_seconds)},

@@ -167,6 +167,7 @@ class StudioCustomImage(Construct):
             and not 1 <= len(description) <= 512
         ):
             p.add("description", description, "1 to 512 characters")
+        p.tags("tags", tags)
         p.raise_if_any()
 
         self.image_name: str = image_name

@@ -916,11 +916,7 @@ class StudioDomain(Resource):
                     p.add(prop, "given", "only with notebook_output_sharing=True")
         if not is_token(sharing_prefix) and not _is_sharing_prefix(sharing_prefix):
             p.add("sharing_prefix", sharing_prefix, _SHARING_PREFIX_ALLOWED)
-        if tags:
-            p.max_items("tags", list(tags), 50)
-            for key in tags:
-                if not is_token(key) and (not key or len(key) > 128 or key.startswith("aws:")):
-                    p.add(f"tags[{key!r}]", key, TAG_KEY_ALLOWED)
+        p.tags("tags", tags)  # the shared AWS tag rules, as every construct applies them
         p.raise_if_any()
 
     def _warn(

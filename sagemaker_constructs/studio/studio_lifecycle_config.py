@@ -149,6 +149,7 @@ class StudioLifecycleConfig(Construct):
             NAME_PREFIX_ALLOWED,
             max_length=NAME_PREFIX_MAX_LENGTH,
         )
+        problems.tags("tags", tags)
         problems.raise_if_any()
         if script is None:  # every path leaving it None has added a problem above
             raise ConstructValidationError(

@@ -12,10 +12,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from sagemaker_constructs._validation import Problems, is_token
+from sagemaker_constructs._validation import Problems
 from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
 from sagemaker_constructs.studio.studio_domain import (
-    TAG_KEY_ALLOWED,
     IStudioDomain,
     StudioDomain,
     _check_images,
@@ -105,11 +104,7 @@ class StudioUserProfile(Resource):
                     f"(one profile per person; {other} has it)",
                 )
         _check_images(p, "custom_images", custom_images, domain.custom_images)
-        if tags:
-            p.max_items("tags", list(tags), 50)
-            for key in tags:
-                if not is_token(key) and (not key or len(key) > 128 or key.startswith("aws:")):
-                    p.add(f"tags[{key!r}]", key, TAG_KEY_ALLOWED)
+        p.tags("tags", tags)  # the shared AWS tag rules, as every construct applies them
         p.raise_if_any()
 
         self.domain = domain

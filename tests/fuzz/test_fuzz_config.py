@@ -388,12 +388,17 @@ def mutate(draw: st.DrawFn, data: dict) -> list[Mutation]:
             parent[key] = draw(st.sampled_from(table[_pattern(path)]))
             done.append(Mutation(kind, path, "field", 1 if table is PHASE_1_BAD else 2))
         elif kind == "random":
-            path = draw(st.sampled_from([p for p, _ in nodes if p]))
+            paths = [p for p, _ in nodes if p]
+            if not paths:  # every node lies inside an earlier replacement
+                continue
+            path = draw(st.sampled_from(paths))
             parent, key = _parent_and_key(data, path)
             parent[key] = draw(json_values)
             done.append(Mutation(kind, path, ""))
         elif kind == "unknown":
             dicts = [p for p, v in nodes if isinstance(v, dict) and _pattern(p) in MODEL_DICTS]
+            if not dicts:  # the thorough profile reached a config with none left
+                continue
             path = draw(st.sampled_from(dicts))
             fields = _model_fields(path)
             target = _get(data, path)
