@@ -71,6 +71,8 @@ class StudioStack(Stack):
             self,
             "Domain",
             domain_name=f"{prefix}-studio",
+            # The example app exports the domain's ID and URL.
+            create_outputs=True,
             vpc=network.vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=network.notebook_subnets().subnets),
             security_groups=[network.studio_security_group],

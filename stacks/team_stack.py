@@ -221,6 +221,8 @@ class TeamStack(Stack):
                 encryption_key=self.key,
                 lifecycle_config=self.lifecycle_config,
                 tags={"owner": nb.user},
+                # The example app exports each notebook's name and console URL.
+                create_outputs=True,
             )
             assert notebook.policy is not None
             if target is self:

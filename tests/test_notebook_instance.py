@@ -101,15 +101,29 @@ def test_created_security_group_has_no_inbound_and_only_https_out(default_notebo
     t.resource_count_is("AWS::EC2::SecurityGroupIngress", 0)
 
 
-def test_outputs_name_and_console_url(default_notebook):
+def test_no_outputs_unless_asked(default_notebook):
+    """The app decides what its stacks export: outputs cap a stack's notebooks at 200/2."""
     _, _, t = default_notebook
-    outputs = t.to_json()["Outputs"]
+    assert "Outputs" not in t.to_json()
+
+
+def test_outputs_name_and_console_url_when_asked():
+    nb = make(notebook_instance_name="ds-alice", create_outputs=True)
+    outputs = Template.from_stack(cdk.Stack.of(nb)).to_json()["Outputs"]
     values = [json.dumps(o["Value"]) for o in outputs.values()]
     assert any(v == '"ds-alice"' for v in values)
     assert any(
         "console.aws.amazon.com/sagemaker" in v and "notebook-instances/ds-alice" in v
         for v in values
     )
+
+
+def test_an_unknown_instance_type_suggests_the_nearest():
+    with pytest.raises(
+        ConstructValidationError,
+        match=r"instance_type: got 'ml.t3.medum'; allowed: .*NOTEBOOK_INSTANCE_TYPES lists them\) \(nearest: ml.t3.medium",
+    ):
+        make(instance_type="ml.t3.medum")
 
 
 def test_exposes_what_it_creates(default_notebook):

@@ -172,9 +172,11 @@ def test_spaces_and_apps_only_for_their_owner_on_allowed_instance_types(default_
     assert by_sid["TagOnCreate"]["Condition"] == {"Null": {"sagemaker:TaggingAction": "false"}}
 
 
-def test_outputs_and_exposed_attributes(default_domain):
+def test_outputs_only_when_asked_and_exposed_attributes(default_domain):
     stack, domain, t = default_domain
-    outputs = t.find_outputs("*")
+    assert t.find_outputs("*") == {}
+    asked = make(domain_name="ds-studio", create_outputs=True)
+    outputs = Template.from_stack(cdk.Stack.of(asked)).find_outputs("*")
     assert any("DomainId" in k for k in outputs) and any("Url" in k for k in outputs)
     assert domain.resource.cfn_resource_type == DOMAIN
     assert isinstance(domain.key, kms.Key)

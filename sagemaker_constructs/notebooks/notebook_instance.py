@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Final, Literal, Protocol, runtime_checkable
@@ -69,7 +70,13 @@ def check_instance_type(problems: Problems, prop: str, value: object) -> None:
     if isinstance(value, str) and is_token(value):
         return
     if not isinstance(value, str) or value not in NOTEBOOK_INSTANCE_TYPES:
-        problems.add(prop, value, INSTANCE_TYPE_ALLOWED)
+        near = (
+            difflib.get_close_matches(value, NOTEBOOK_INSTANCE_TYPES, n=3, cutoff=0.6)
+            if isinstance(value, str)
+            else []
+        )
+        hint = f" (nearest: {', '.join(near)})" if near else ""
+        problems.add(prop, value, INSTANCE_TYPE_ALLOWED + hint)
 
 
 CODE_REPOSITORY_PATTERN: Final = re.compile(r"https://[^/\s]+(/\S*)?|[a-zA-Z0-9](-*[a-zA-Z0-9])*")
@@ -234,7 +241,7 @@ class NotebookInstance(Resource):
         accelerator_types: Sequence[str] = (),
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        create_outputs: bool = True,
+        create_outputs: bool = False,
     ) -> None:
         """Create the notebook instance.
 
@@ -273,7 +280,7 @@ class NotebookInstance(Resource):
             removal_policy: Applied to the notebook and a created key. Default: retained
                 on stack delete and on replacement.
             create_outputs: Add stack outputs with the notebook's name and console URL.
-                Default: added.
+                Default: none; the app decides what its stacks export.
         """
         super().__init__(scope, id)
         self._validate(

@@ -213,7 +213,7 @@ class StudioDomain(Resource):
         allow_public_internet: bool = False,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        create_outputs: bool = True,
+        create_outputs: bool = False,
         portal_settings: StudioPortalSettings | None = None,
     ) -> None:
         """Create the domain.
@@ -267,7 +267,7 @@ class StudioDomain(Resource):
             removal_policy: Applied to the domain and a created key. Default: retained
                 (which keeps the home file system); anything else leaves a warning.
             create_outputs: Add stack outputs with the domain's ID and URL.
-                Default: added.
+                Default: none; the app decides what its stacks export.
             portal_settings: Apps, ML tools and instance types the Studio portal hides.
                 ``StudioPortalSettings()`` hides what this product does not set up
                 (Studio Classic, RStudio, Canvas, cluster and partner tools). Default:
