@@ -458,10 +458,15 @@ class NotebookSetup(_StepList):
                 script.add(
                     step.label,
                     "foreground",
-                    step.optional,  # was always True: optional=False now fails the start
+                    step.optional,
                     _fragment_call(
                         "connectivity_check.sh",
-                        {"SMC_CHECK_URL": step.url, "SMC_CHECK_TIMEOUT": str(step.timeout_seconds)},
+                        {
+                            "SMC_CHECK_URL": step.url,
+                            "SMC_CHECK_TIMEOUT": str(step.timeout_seconds),
+                            # Only a required check fails the start when unreachable.
+                            **({} if step.optional else {"SMC_CHECK_REQUIRED": "1"}),
+                        },
                     ),
                 )
         envs = [s for s in self.steps if isinstance(s, CondaEnvironment)]

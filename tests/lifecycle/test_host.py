@@ -235,6 +235,16 @@ def test_connectivity_check_logs_a_closed_port_and_the_start_goes_on(host: Host)
     assert "step connectivity-check: done" in run.stdout
 
 
+def test_a_required_connectivity_check_fails_the_start(host: Host) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/"
+    setup = NotebookSetup(steps=[ConnectivityCheck(url=url, timeout_seconds=2, optional=False)])
+
+    run = host.run(setup.on_start_text())
+
+    assert run.returncode != 0, run.output
+    assert f"connectivity: {url} NOT reachable within 2 s" in run.stdout
+
+
 def test_foreground_part_returns_while_heavy_steps_run_detached(first_boot: FirstBoot) -> None:
     create, start = first_boot.create, first_boot.start
 
