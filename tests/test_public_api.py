@@ -80,3 +80,17 @@ def test_every_exported_name_resolves():
 def test_governance_and_network_constructs_are_exported_at_the_top(name):
     assert name in sagemaker_constructs.__all__
     assert getattr(sagemaker_constructs, name).__module__.startswith("sagemaker_constructs.")
+
+
+def test_every_subpackage_is_in_the_wheel_listing():
+    """pyproject lists the packages by hand (for the lifecycle_scripts mapping): none missed."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    on_disk = {
+        "sagemaker_constructs." + p.parent.name
+        for p in (ROOT / "sagemaker_constructs").glob("*/__init__.py")
+    } | {"sagemaker_constructs", "sagemaker_constructs.lifecycle_scripts"}
+    assert listed == on_disk
