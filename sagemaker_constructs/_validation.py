@@ -94,6 +94,12 @@ class Problems:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.add(prop, value, f"an integer from {low} to {high}")
 
+    def sagemaker_name(self, prop: str, value: str | None) -> None:
+        """The name rule SageMaker applies to notebooks, lifecycle configs, domains, images."""
+        from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
+
+        self.pattern(prop, value, NAME_PATTERN, NAME_ALLOWED, max_length=NAME_MAX_LENGTH)
+
     def pattern(
         self,
         prop: str,

@@ -35,7 +35,7 @@ from sagemaker_constructs._defaults import (
     service_role,
 )
 from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
-from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
+from sagemaker_constructs._names import NAME_MAX_LENGTH
 from sagemaker_constructs._validation import ConstructValidationError, Problem, Problems, is_token
 from sagemaker_constructs.notebooks.notebook_lifecycle_config import INotebookLifecycleConfig
 
@@ -155,9 +155,7 @@ class _ImportedNotebookInstance(Resource):
 
 def _check_imported_name(scope: Construct, name: str) -> None:
     problems = Problems(scope)
-    problems.pattern(
-        "notebook_instance_name", name, NAME_PATTERN, NAME_ALLOWED, max_length=NAME_MAX_LENGTH
-    )
+    problems.sagemaker_name("notebook_instance_name", name)
     problems.raise_if_any()
 
 
@@ -512,13 +510,7 @@ class NotebookInstance(Resource):
     ) -> None:
         p = Problems(self)
         check_instance_type(p, "instance_type", instance_type)
-        p.pattern(
-            "notebook_instance_name",
-            notebook_instance_name,
-            NAME_PATTERN,
-            NAME_ALLOWED,
-            max_length=NAME_MAX_LENGTH,
-        )
+        p.sagemaker_name("notebook_instance_name", notebook_instance_name)
         p.integer_range(
             "volume_size_gib", volume_size_gib, MIN_VOLUME_SIZE_GIB, MAX_VOLUME_SIZE_GIB
         )

@@ -13,7 +13,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
-from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
+from sagemaker_constructs._names import NAME_MAX_LENGTH
 from sagemaker_constructs._validation import Problems
 from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
 from sagemaker_constructs.setup.notebook_setup import NotebookSetup
@@ -151,13 +151,7 @@ class NotebookLifecycleConfig(Resource):
                 continue
             for value, allowed in script.problems(allow_oversize=assets_ok):
                 problems.add(prop, value, allowed if assets_ok else f"{allowed}; {why_not}")
-        problems.pattern(
-            "lifecycle_config_name",
-            lifecycle_config_name,
-            NAME_PATTERN,
-            NAME_ALLOWED,
-            max_length=NAME_MAX_LENGTH,
-        )
+        problems.sagemaker_name("lifecycle_config_name", lifecycle_config_name)
         problems.raise_if_any()
 
         self.on_create = on_create
@@ -191,13 +185,7 @@ class NotebookLifecycleConfig(Resource):
         what the scripts need yourself (``notebook.add_to_role_policy``).
         """
         problems = Problems(scope)
-        problems.pattern(
-            "lifecycle_config_name",
-            lifecycle_config_name,
-            NAME_PATTERN,
-            NAME_ALLOWED,
-            max_length=NAME_MAX_LENGTH,
-        )
+        problems.sagemaker_name("lifecycle_config_name", lifecycle_config_name)
         problems.raise_if_any()
         return _ImportedNotebookLifecycleConfig(scope, id, lifecycle_config_name)
 

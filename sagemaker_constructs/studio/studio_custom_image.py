@@ -15,7 +15,6 @@ from constructs import Construct, IConstruct
 
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
 from sagemaker_constructs._defaults import new_key
-from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
 from sagemaker_constructs._validation import ConstructValidationError, Problem, Problems, is_token
 from sagemaker_constructs.setup.studio_setup import STUDIO_APP_TYPES
 
@@ -129,7 +128,7 @@ class StudioCustomImage(Construct):
         """
         super().__init__(scope, id)
         p = Problems(self)
-        p.pattern("image_name", image_name, NAME_PATTERN, NAME_ALLOWED, max_length=NAME_MAX_LENGTH)
+        p.sagemaker_name("image_name", image_name)
         p.pattern("image_tag", image_tag, IMAGE_TAG_PATTERN, IMAGE_TAG_ALLOWED)
         p.pattern("image_uri", image_uri, IMAGE_URI_PATTERN, IMAGE_URI_ALLOWED, max_length=255)
         if image_tag is not None and image_uri is not None:

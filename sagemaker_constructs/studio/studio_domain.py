@@ -32,7 +32,7 @@ from sagemaker_constructs._defaults import (
     select_subnets,
     service_role,
 )
-from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
+from sagemaker_constructs._names import NAME_MAX_LENGTH
 from sagemaker_constructs._validation import Problems, is_token
 from sagemaker_constructs.network.notebook_network import NFS_DESCRIPTION, NFS_PORT
 from sagemaker_constructs.notebooks.notebook_instance import INSTANCE_TYPE_PATTERN
@@ -844,9 +844,7 @@ class StudioDomain(Resource):
                     "a security group (NotebookNetwork.studio_security_group is None "
                     "unless the network is created with studio=True)",
                 )
-        p.pattern(
-            "domain_name", domain_name, NAME_PATTERN, NAME_ALLOWED, max_length=NAME_MAX_LENGTH
-        )
+        p.sagemaker_name("domain_name", domain_name)
         for app, prop, types, default in (
             (
                 "JupyterLab",
