@@ -283,7 +283,7 @@ def test_example_config_has_a_studio_domain_and_a_team_using_it():
         (
             "platform.studio.code_editor_instance_types[1]",
             "t3.large",
-            "teams.yaml: platform.studio.code_editor_instance_types[1]: got 't3.large'; allowed: ml.<family>.<size>",
+            "teams.yaml: platform.studio.code_editor_instance_types[1]: got 't3.large'; allowed: a Studio app instance type SageMaker offers",
         ),
         (
             "teams[1].studio.users[0]",

@@ -210,6 +210,7 @@ class NotebookNetwork(Construct):
                     f"subnet {_subnet_name(subnet)} (routes to an internet or NAT gateway)",
                     "isolated subnets, or allow_internet_routed_subnets=True",
                 )
+        problems.kms_key("encryption_key", encryption_key)
         problems.raise_if_any()
         if routed:
             Annotations.of(self).add_warning_v2(

@@ -35,7 +35,6 @@ from sagemaker_constructs._defaults import (
 from sagemaker_constructs._names import NAME_MAX_LENGTH
 from sagemaker_constructs._validation import Problems, is_token
 from sagemaker_constructs.network.notebook_network import NFS_DESCRIPTION, NFS_PORT
-from sagemaker_constructs.notebooks.notebook_instance import INSTANCE_TYPE_PATTERN
 from sagemaker_constructs.studio.studio_custom_image import (
     StudioCustomImage,
     warn_idle_shutdown_ineffective,
@@ -142,6 +141,53 @@ class _ImportedStudioDomain(Resource):
         if other is None:
             self._profiles[name] = path
         return other
+
+
+def check_app_settings(
+    problems: Problems,
+    *,
+    jupyter_lab_instance_types: Sequence[str],
+    default_jupyter_lab_instance_type: str,
+    code_editor_instance_types: Sequence[str],
+    default_code_editor_instance_type: str,
+    default_ebs_size_gib: int,
+    max_ebs_size_gib: int,
+) -> None:
+    """The domain's rules for its apps' instance types and volume sizes, as problems.
+
+    :class:`StudioDomain` applies them to its props; a config model can apply the same rules
+    (``Problems(None)``, then read ``problems.items``) to report them before any construct
+    exists. Props are named as :class:`StudioDomain`'s.
+    """
+    for prop, types, default in (
+        (
+            "jupyter_lab_instance_types",
+            jupyter_lab_instance_types,
+            default_jupyter_lab_instance_type,
+        ),
+        (
+            "code_editor_instance_types",
+            code_editor_instance_types,
+            default_code_editor_instance_type,
+        ),
+    ):
+        problems.instance_types(
+            prop, types, "studio", default=default, default_prop="default_" + prop.removesuffix("s")
+        )
+    problems.integer_range(
+        "default_ebs_size_gib", default_ebs_size_gib, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB
+    )
+    problems.integer_range("max_ebs_size_gib", max_ebs_size_gib, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB)
+    sizes_valid = all(
+        isinstance(v, int) and not isinstance(v, bool) and MIN_EBS_SIZE_GIB <= v <= MAX_EBS_SIZE_GIB
+        for v in (default_ebs_size_gib, max_ebs_size_gib)
+    )
+    if sizes_valid and default_ebs_size_gib > max_ebs_size_gib:
+        problems.add(
+            "default_ebs_size_gib",
+            default_ebs_size_gib,
+            f"at most max_ebs_size_gib ({max_ebs_size_gib})",
+        )
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
@@ -279,6 +325,7 @@ class StudioDomain(Resource):
             vpc=vpc,
             subnet_ids=subnet_ids,
             security_groups=security_groups,
+            encryption_key=encryption_key,
             domain_name=domain_name,
             jupyter_lab_instance_types=jupyter_lab_instance_types,
             default_jupyter_lab_instance_type=default_jupyter_lab_instance_type,
@@ -798,6 +845,7 @@ class StudioDomain(Resource):
         vpc: ec2.IVpc | None,
         subnet_ids: Sequence[str],
         security_groups: Sequence[ec2.ISecurityGroup] | None,
+        encryption_key: kms.IKey | None,
         domain_name: str | None,
         jupyter_lab_instance_types: Sequence[str],
         default_jupyter_lab_instance_type: str,
@@ -832,63 +880,26 @@ class StudioDomain(Resource):
             p.add("vpc", None, "a VPC (the apps and the EFS home file system are in it)")
         elif not is_token(list(subnet_ids)) and not 1 <= len(subnet_ids) <= MAX_SUBNETS:
             p.add("vpc_subnets", f"{len(subnet_ids)} subnets", f"1 to {MAX_SUBNETS} subnets")
-        p.max_items("security_groups", security_groups, MAX_SECURITY_GROUPS)
-        if security_groups is not None and not security_groups:
-            p.add("security_groups", "0 items", "at least one, or none given for a new group")
-        for i, group in enumerate(security_groups or ()):
+        p.security_groups(
+            "security_groups",
+            security_groups,
+            limit=MAX_SECURITY_GROUPS,
             # e.g. NotebookNetwork.studio_security_group, which is None unless studio=True.
-            if group is None:
-                p.add(
-                    f"security_groups[{i}]",
-                    group,
-                    "a security group (NotebookNetwork.studio_security_group is None "
-                    "unless the network is created with studio=True)",
-                )
+            none_hint="NotebookNetwork.studio_security_group is None unless the network is "
+            "created with studio=True",
+        )
+        p.kms_key("encryption_key", encryption_key)
+        p.kms_key("sharing_key", sharing_key)
         p.sagemaker_name("domain_name", domain_name)
-        for app, prop, types, default in (
-            (
-                "JupyterLab",
-                "jupyter_lab_instance_types",
-                jupyter_lab_instance_types,
-                default_jupyter_lab_instance_type,
-            ),
-            (
-                "CodeEditor",
-                "code_editor_instance_types",
-                code_editor_instance_types,
-                default_code_editor_instance_type,
-            ),
-        ):
-            if isinstance(types, str) or not types:
-                p.add(prop, types, f"a non-empty list of instance types for {app} apps")
-                continue
-            for i, instance_type in enumerate(types):
-                p.pattern(
-                    f"{prop}[{i}]",
-                    instance_type,
-                    INSTANCE_TYPE_PATTERN,
-                    "ml.<family>.<size>, e.g. ml.t3.medium or ml.g5.2xlarge",
-                    required=True,
-                )
-            if len({t for t in types if isinstance(t, str)}) != len(types):
-                p.add(prop, list(types), "each instance type at most once")
-            default_prop = "default_" + prop.removesuffix("s")
-            if not is_token(default) and default not in types:
-                p.add(default_prop, default, f"one of {prop}: " + ", ".join(types))
-        p.integer_range(
-            "default_ebs_size_gib", default_ebs_size_gib, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB
+        check_app_settings(
+            p,
+            jupyter_lab_instance_types=jupyter_lab_instance_types,
+            default_jupyter_lab_instance_type=default_jupyter_lab_instance_type,
+            code_editor_instance_types=code_editor_instance_types,
+            default_code_editor_instance_type=default_code_editor_instance_type,
+            default_ebs_size_gib=default_ebs_size_gib,
+            max_ebs_size_gib=max_ebs_size_gib,
         )
-        p.integer_range("max_ebs_size_gib", max_ebs_size_gib, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB)
-        sizes_valid = all(
-            isinstance(v, int) and MIN_EBS_SIZE_GIB <= v <= MAX_EBS_SIZE_GIB
-            for v in (default_ebs_size_gib, max_ebs_size_gib)
-        )
-        if sizes_valid and default_ebs_size_gib > max_ebs_size_gib:
-            p.add(
-                "default_ebs_size_gib",
-                default_ebs_size_gib,
-                f"at most max_ebs_size_gib ({max_ebs_size_gib})",
-            )
         p.integer_range(
             "idle_timeout_minutes",
             idle_timeout_minutes,

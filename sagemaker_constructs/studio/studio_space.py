@@ -82,8 +82,12 @@ class StudioSpace(Construct):
             else domain.code_editor_instance_types
         )
         if instance_type is not None and app_type in APP_TYPES:
-            problems.one_of("instance_type", instance_type, allowed)
+            before = len(problems.items)
+            problems.instance_type("instance_type", instance_type, "space")
+            if len(problems.items) == before:
+                problems.one_of("instance_type", instance_type, allowed)
         problems.integer_range("ebs_size_gib", ebs_size_gib, 5, domain.max_ebs_size_gib)
+        problems.tags("tags", tags)
         problems.raise_if_any()
 
         resource_spec = (
