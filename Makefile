@@ -23,7 +23,7 @@ synth: $(VENV)/.app-installed node_modules/.installed
 	$(CDK) synth --quiet --no-notices --no-version-reporting --output cdk.out $(CDK_ARGS)
 	@ls cdk.out/*.template.json
 
-test: $(VENV)/.dev-installed node_modules/.installed
+test: $(VENV)/.dev-installed $(VENV)/.checkov-installed node_modules/.installed
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -52,6 +52,13 @@ $(VENV)/.app-installed: pyproject.toml requirements/app.txt requirements/constra
 
 $(VENV)/.dev-installed: $(VENV)/.app-installed requirements/dev.txt
 	$(PIP) -r requirements/dev.txt
+	touch $@
+
+# checkov in a venv of its own (it pins boto3 and others differently from the tests).
+$(VENV)/.checkov-installed: $(VENV)/.app-installed requirements/checkov.txt requirements/checkov-constraints.txt
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -c requirements/checkov-constraints.txt -r requirements/checkov.txt
 	touch $@
 
 # Re-pin after editing requirements/*.txt: a fresh venv, the unpinned requirements, a freeze.

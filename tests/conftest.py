@@ -91,6 +91,7 @@ SLOW_PATHS = (
     "tests/lifecycle/test_autostop.py",
     "tests/review/",
     "tests/test_consumer.py",
+    "tests/test_checkov.py",
     "tests/test_scale.py",
 )
 
