@@ -23,6 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
@@ -59,6 +60,15 @@ MAX_SECURITY_GROUPS: Final = 5
 MAX_SUBNETS: Final = 16
 #: Studio apps log here (lifecycle scripts included); one log group per account and region.
 STUDIO_LOG_GROUP_NAME: Final = "/aws/sagemaker/studio"
+
+# SSM parameter names: letters, digits and _.-/ ; a path may not begin with aws or ssm.
+PARAMETER_PREFIX_PATTERN: Final = re.compile(r"(/[A-Za-z0-9_.-]+)+")
+PARAMETER_PREFIX_ALLOWED: Final = (
+    "an SSM parameter path such as /org/sagemaker/studio: '/'-separated segments of letters, "
+    "digits and _.-, not ending in '/', not starting with /aws or /ssm, at most 900 characters"
+)
+#: What a domain publishes under its ``parameter_prefix``, and the importer reads.
+DOMAIN_PARAMETERS: Final = ("domain-id", "domain-name", "security-group-id", "execution-role-arn")
 
 TAG_KEY_ALLOWED: Final = "a key of 1 to 128 characters not starting with 'aws:'"
 _SHARING_PREFIX_ALLOWED = "an S3 key prefix of letters, digits and ! - _ . * ' ( ) /, ending in /"
@@ -141,6 +151,19 @@ class _ImportedStudioDomain(Resource):
         if other is None:
             self._profiles[name] = path
         return other
+
+
+def check_parameter_prefix(problems: Problems, prop: str, prefix: str | None) -> None:
+    """An SSM parameter path to publish under (tokens and ``None`` are skipped)."""
+    if prefix is None or is_token(prefix):
+        return
+    if (
+        not isinstance(prefix, str)
+        or not PARAMETER_PREFIX_PATTERN.fullmatch(prefix)
+        or len(prefix) > 900
+        or prefix.lower().startswith(("/aws", "/ssm"))
+    ):
+        problems.add(prop, prefix, PARAMETER_PREFIX_ALLOWED)
 
 
 def check_app_settings(
@@ -261,6 +284,7 @@ class StudioDomain(Resource):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         create_outputs: bool = False,
         portal_settings: StudioPortalSettings | None = None,
+        parameter_prefix: str | None = None,
     ) -> None:
         """Create the domain.
 
@@ -318,9 +342,14 @@ class StudioDomain(Resource):
                 ``StudioPortalSettings()`` hides what this product does not set up
                 (Studio Classic, RStudio, Canvas, cluster and partner tools). Default:
                 nothing hidden. People always land in the new Studio (``studio::``).
+            parameter_prefix: Publish the domain's ID, name, apps' security group and
+                default execution role ARN as SSM String parameters under this path
+                (``<prefix>/domain-id`` ...), so that other apps can import it with
+                :meth:`from_domain_parameters`. Default: nothing is published.
         """
         super().__init__(scope, id)
         subnet_ids = select_subnets(vpc, vpc_subnets).subnet_ids if vpc is not None else []
+        self._parameter_prefix = parameter_prefix
         self._validate(
             vpc=vpc,
             subnet_ids=subnet_ids,
@@ -460,6 +489,22 @@ class StudioDomain(Resource):
         if create_outputs:
             CfnOutput(self, "DomainIdOutput", value=self.domain_id, description="Studio domain")
             CfnOutput(self, "UrlOutput", value=self.url, description=f"Studio URL of {name}")
+        self.parameters: dict[str, ssm.StringParameter] = {}
+        if parameter_prefix is not None:
+            values = {
+                "domain-id": self.domain_id,
+                "domain-name": name,
+                "security-group-id": list(security_groups)[0].security_group_id,
+                "execution-role-arn": self.role.role_arn,
+            }
+            for key in DOMAIN_PARAMETERS:
+                self.parameters[key] = ssm.StringParameter(
+                    self,
+                    f"Parameter-{key}",
+                    parameter_name=f"{parameter_prefix}/{key}",
+                    string_value=values[key],
+                    description=f"{key} of Studio domain {name}",
+                )
 
     # -- interfaces --
 
@@ -586,6 +631,39 @@ class StudioDomain(Resource):
             domain_name=domain_name,
             security_group=security_group,
             execution_role=execution_role,
+        )
+
+    @staticmethod
+    def from_domain_parameters(
+        scope: Construct, id: str, *, parameter_prefix: str
+    ) -> IStudioDomain:
+        """A domain published by ``StudioDomain(parameter_prefix=...)`` in this account and Region.
+
+        The values are read at deploy time (CloudFormation ``AWS::SSM::Parameter::Value``
+        parameters): the importing app needs no lookup, and a re-published domain is picked
+        up on the next deploy. Returns what :meth:`from_domain_attributes` returns, with the
+        security group and execution role the domain published.
+        """
+        p = Problems(scope)
+        check_parameter_prefix(p, "parameter_prefix", parameter_prefix)
+        p.raise_if_any()
+
+        def read(key: str) -> str:
+            return ssm.StringParameter.value_for_string_parameter(
+                scope, f"{parameter_prefix}/{key}"
+            )
+
+        return StudioDomain.from_domain_attributes(
+            scope,
+            id,
+            domain_id=read("domain-id"),
+            domain_name=read("domain-name"),
+            security_group=ec2.SecurityGroup.from_security_group_id(
+                scope, f"{id}SecurityGroup", read("security-group-id")
+            ),
+            execution_role=iam.Role.from_role_arn(
+                scope, f"{id}ExecutionRole", read("execution-role-arn"), mutable=False
+            ),
         )
 
     def _sharing_settings(self) -> sagemaker.CfnDomain.SharingSettingsProperty:
@@ -926,6 +1004,7 @@ class StudioDomain(Resource):
         if not is_token(sharing_prefix) and not _is_sharing_prefix(sharing_prefix):
             p.add("sharing_prefix", sharing_prefix, _SHARING_PREFIX_ALLOWED)
         p.tags("tags", tags)  # the shared AWS tag rules, as every construct applies them
+        check_parameter_prefix(p, "parameter_prefix", self._parameter_prefix)
         p.raise_if_any()
 
     def _warn(
