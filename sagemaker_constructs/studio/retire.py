@@ -95,7 +95,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def copy_tree(s3: Any, source: Path, bucket: str, prefix: str, kms_key: str | None = None) -> dict:
+def copy_tree(
+    s3: Any, source: Path, bucket: str, prefix: str, kms_key: str | None = None
+) -> dict[str, Any]:
     """Upload every file under ``source`` to ``s3://bucket/prefix``, then the manifest.
 
     Each object is uploaded with SSE-KMS (``kms_key``, or the bucket's key) and read back
@@ -107,7 +109,8 @@ def copy_tree(s3: Any, source: Path, bucket: str, prefix: str, kms_key: str | No
     extra: dict[str, str] = {"ServerSideEncryption": "aws:kms"}
     if kms_key:
         extra["SSEKMSKeyId"] = kms_key
-    files, links = [], []
+    files: list[dict[str, Any]] = []
+    links: list[dict[str, str]] = []
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source).as_posix()
         if path.is_symlink():
@@ -116,7 +119,7 @@ def copy_tree(s3: Any, source: Path, bucket: str, prefix: str, kms_key: str | No
             s3.upload_file(str(path), bucket, prefix + rel, ExtraArgs=extra)
             files.append({"path": rel, "size": path.stat().st_size, "sha256": _sha256(path)})
     for entry in files:
-        head = s3.head_object(Bucket=bucket, Key=prefix + entry["path"])
+        head = s3.head_object(Bucket=bucket, Key=prefix + str(entry["path"]))
         if head["ContentLength"] != entry["size"]:
             raise RuntimeError(
                 f"s3://{bucket}/{prefix}{entry['path']}: {head['ContentLength']} bytes "
@@ -139,7 +142,7 @@ def missing_backups(s3: Any, bucket: str, found: list[Place]) -> list[str]:
         except s3.exceptions.NoSuchKey:
             problems.append(f"{place.what}: no s3://{bucket}/{place.prefix}{MANIFEST}; {place.how}")
             continue
-        stored = {}
+        stored: dict[str, int] = {}
         for page in s3.get_paginator("list_objects_v2").paginate(
             Bucket=bucket, Prefix=place.prefix
         ):
@@ -176,10 +179,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _describe(sm: Any, domain_id: str, profile: str) -> tuple[dict, dict, list[dict]]:
+Description = dict[str, Any]
+
+
+def _describe(
+    sm: Any, domain_id: str, profile: str
+) -> tuple[Description, Description, list[Description]]:
     described = sm.describe_user_profile(DomainId=domain_id, UserProfileName=profile)
     domain = sm.describe_domain(DomainId=domain_id)
-    spaces: list[dict] = []
+    spaces: list[Description] = []
     for page in sm.get_paginator("list_spaces").paginate(DomainIdEquals=domain_id):
         spaces += page.get("Spaces", [])
     return described, domain, spaces
@@ -234,19 +242,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"would delete the apps of {args.profile}, spaces {owned}, then the profile")
         return 0
     for app in sm.list_apps(DomainIdEquals=args.domain_id).get("Apps", []):
-        if app.get("UserProfileName") == args.profile or app.get("SpaceName") in owned:
-            if app.get("Status") not in ("Deleted", "Deleting"):
-                target = (
-                    {"SpaceName": app["SpaceName"]}
-                    if app.get("SpaceName")
-                    else {"UserProfileName": args.profile}
-                )
-                sm.delete_app(
-                    DomainId=args.domain_id,
-                    AppType=app["AppType"],
-                    AppName=app["AppName"],
-                    **target,
-                )
+        mine = app.get("UserProfileName") == args.profile or app.get("SpaceName") in owned
+        if mine and app.get("Status") not in ("Deleted", "Deleting"):
+            target = (
+                {"SpaceName": app["SpaceName"]}
+                if app.get("SpaceName")
+                else {"UserProfileName": args.profile}
+            )
+            sm.delete_app(
+                DomainId=args.domain_id,
+                AppType=app["AppType"],
+                AppName=app["AppName"],
+                **target,
+            )
     _wait_for_apps(sm, args.domain_id, args.profile, owned)
     for space in owned:
         sm.delete_space(DomainId=args.domain_id, SpaceName=space)
