@@ -455,6 +455,11 @@ class Notebook(_Model):
     platform_identifier: PlatformId | None = None
     #: This notebook's own office hours, instead of the team's.
     office_hours: OfficeHoursSettings | None = None
+    #: Which of the notebook subnets (one per Availability Zone, 0-based, in the
+    #: network's order) the notebook is placed in. Default: chosen from a hash of
+    #: ``user``, so inserting, reordering or removing other notebooks never moves this
+    #: one (the subnet is create-only and the notebook name fixed).
+    subnet: Annotated[int, _in_range(0, 5)] | None = None
 
 
 class CondaEnvironmentSettings(_Model):
@@ -951,7 +956,12 @@ def parse_config(data: Any, source: str | Path = "<config>") -> PlatformConfig:
         config = PlatformConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
-    problems = _name_collisions(config) + _setup_problems(config) + _studio_problems(config)
+    problems = (
+        _name_collisions(config)
+        + _subnet_problems(config)
+        + _setup_problems(config)
+        + _studio_problems(config)
+    )
     if problems:
         raise ConfigError(source, problems)
     return config
@@ -982,6 +992,25 @@ def _name_collisions(config: PlatformConfig) -> list[str]:
             else:
                 first[name] = where
     return problems
+
+
+def subnet_count(network: Network) -> int:
+    """How many notebook subnets the network has: one per Availability Zone."""
+    if network.existing_vpc is not None:
+        return len(network.existing_vpc.subnet_ids)
+    return network.max_azs
+
+
+def _subnet_problems(config: PlatformConfig) -> list[str]:
+    """An explicit ``subnet`` must name one of the network's notebook subnets."""
+    count = subnet_count(config.platform.network)
+    return [
+        f"teams[{t}].notebooks[{n}].subnet: got {nb.subnet}; allowed: 0 to {count - 1} "
+        f"(one of the network's {count} notebook subnets, one per Availability Zone)"
+        for t, team in enumerate(config.teams)
+        for n, nb in enumerate(team.notebooks)
+        if nb.subnet is not None and nb.subnet >= count
+    ]
 
 
 def _setup_problems(config: PlatformConfig) -> list[str]:
