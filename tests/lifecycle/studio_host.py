@@ -220,7 +220,9 @@ class CodeArtifact:
         files = f"/{self.domain}/{self.repository}/files/"
         if path == self.index_path:
             links = "".join(f'<a href="{n}/">{n}</a>' for n in self.wheels)
-            return self._send(handler, 200, f"<html><body>{links}</body></html>".encode(), "text/html")
+            return self._send(
+                handler, 200, f"<html><body>{links}</body></html>".encode(), "text/html"
+            )
         if path.startswith(self.index_path):
             name = path[len(self.index_path) :].strip("/")
             if name not in self.wheels:
@@ -230,7 +232,9 @@ class CodeArtifact:
                 f"{p.name}</a>"
                 for p in self.wheels[name]
             )
-            return self._send(handler, 200, f"<html><body>{links}</body></html>".encode(), "text/html")
+            return self._send(
+                handler, 200, f"<html><body>{links}</body></html>".encode(), "text/html"
+            )
         if path.startswith(files):
             wanted = path[len(files) :]
             for p in (p for ps in self.wheels.values() for p in ps):
@@ -249,7 +253,9 @@ class Moto:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
-        env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
+        env = {
+            k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")
+        }
         env["PYTHONUNBUFFERED"] = "1"
         self.process = subprocess.Popen(
             [sys.executable, str(LAUNCHER), "-H", "127.0.0.1", "-p", str(self.port)],
@@ -344,8 +350,11 @@ class StudioHost:
         )
         site = Path(
             subprocess.run(
-                [str(self.conda / "bin" / "python"), "-c", "import sysconfig;"
-                 "print(sysconfig.get_paths()['purelib'])"],
+                [
+                    str(self.conda / "bin" / "python"),
+                    "-c",
+                    "import sysconfig;print(sysconfig.get_paths()['purelib'])",
+                ],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -436,7 +445,7 @@ class StudioHost:
             check=False,
         )
 
-    def start(self, script: str) -> Run:
+    def start(self, script: str, env: dict[str, str] | None = None) -> Run:
         """Start the app: run the script as the user, forward its output, wait for detached steps."""
         phase_match = _PHASE.search(script)
         phase = phase_match.group(1) if phase_match else "studio"
@@ -448,7 +457,7 @@ class StudioHost:
         started = time.monotonic()
         result = subprocess.run(
             ["runuser", "-u", USER, "--", "env", "-i"]
-            + [f"{k}={v}" for k, v in self.env(phase).items()]
+            + [f"{k}={v}" for k, v in {**self.env(phase), **(env or {})}.items()]
             + ["bash", str(path)],
             cwd=self.home,
             stdin=subprocess.DEVNULL,
@@ -475,7 +484,9 @@ class StudioHost:
         now = int(time.time() * 1000)
         events = [{"timestamp": now, "message": line} for line in output.splitlines() if line]
         if events:
-            logs.put_log_events(logGroupName=STUDIO_LOG_GROUP, logStreamName=stream, logEvents=events)
+            logs.put_log_events(
+                logGroupName=STUDIO_LOG_GROUP, logStreamName=stream, logEvents=events
+            )
 
     def _wait_detached(self, name: str, log: Path, offset: int) -> str:
         """The step's log from this start on (a restart keeps the volume, hence old logs)."""
