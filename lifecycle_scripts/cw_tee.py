@@ -30,6 +30,7 @@ class CloudWatchSink:
 
     def __init__(self, stream_suffix: str, metadata_file: str) -> None:
         self.client = None
+        self.group = os.environ.get("SMC_CW_LOG_GROUP") or LOG_GROUP
         self.stream = ""
         self.pending: list[dict] = []
         self.last_flush = time.monotonic()
@@ -39,10 +40,14 @@ class CloudWatchSink:
             with open(metadata_file, encoding="utf-8") as fh:
                 meta = json.load(fh)
             region = meta["ResourceArn"].split(":")[3]
-            self.stream = f"{meta['ResourceName']}/{stream_suffix}"
+            # Studio (studio_host.sh) names its own group and a stream prefix of metadata
+            # fields; a notebook's stream starts with its name.
+            meta.setdefault("SpaceName", os.environ.get("SAGEMAKER_SPACE_NAME", ""))
+            prefix = os.environ.get("SMC_CW_STREAM_PREFIX") or "{ResourceName}"
+            self.stream = f"{prefix.format(**meta)}/{stream_suffix}"
             self.client = boto3.client("logs", region_name=region)
             with contextlib.suppress(self.client.exceptions.ResourceAlreadyExistsException):
-                self.client.create_log_stream(logGroupName=LOG_GROUP, logStreamName=self.stream)
+                self.client.create_log_stream(logGroupName=self.group, logStreamName=self.stream)
         except Exception as exc:  # noqa: BLE001 - logging must never fail the step
             self._disable(f"CloudWatch Logs unavailable ({exc}); writing to the file only")
 
@@ -63,7 +68,7 @@ class CloudWatchSink:
             return
         try:
             self.client.put_log_events(
-                logGroupName=LOG_GROUP, logStreamName=self.stream, logEvents=self.pending
+                logGroupName=self.group, logStreamName=self.stream, logEvents=self.pending
             )
         except Exception as exc:  # noqa: BLE001
             self._disable(f"CloudWatch Logs put failed ({exc}); writing to the file only")

@@ -5,7 +5,7 @@
 # and its logs on the space's volume, which the app user can write. A test harness can point
 # the variables at a simulated host without changing the scripts.
 # The app runs as the user sagemaker-user (UID 1000, GID 100); its home is the space's EBS
-# volume, the only path that survives an app restart.
+# volume, the only path that survives an app restart (docs/studio.md, "The Studio host").
 : "${NOTEBOOK_USER:=sagemaker-user}"
 : "${SAGEMAKER_DIR:=/home/sagemaker-user}"
 : "${ANACONDA_DIR:=/opt/conda}"
@@ -13,5 +13,13 @@
 : "${SMC_METADATA_FILE:=/opt/ml/metadata/resource-metadata.json}"
 : "${SMC_WORK_DIR:=/tmp/sagemaker-constructs/${SMC_PHASE:-studio}}"
 : "${SMC_LOG_DIR:=${SAGEMAKER_DIR}/.sagemaker-constructs/logs}"
+# Detached steps' output goes (cw_tee.py) to Studio's log group, in a stream next to
+# SageMaker's own <domain-id>/<space-name>/<app-type>/default/LifecycleConfigOnStart;
+# the fields come from the metadata file (SpaceName from SAGEMAKER_SPACE_NAME if absent).
+: "${SMC_CW_LOG_GROUP:=/aws/sagemaker/studio}"
+# (Not a ${VAR:=...} default: its braces would end the expansion.)
+if [ -z "${SMC_CW_STREAM_PREFIX:-}" ]; then
+  SMC_CW_STREAM_PREFIX='{DomainId}/{SpaceName}/{AppType}/default/sagemaker-constructs'
+fi
 export NOTEBOOK_USER SAGEMAKER_DIR ANACONDA_DIR SMC_SYSTEM_PYTHON SMC_METADATA_FILE
-export SMC_WORK_DIR SMC_LOG_DIR
+export SMC_WORK_DIR SMC_LOG_DIR SMC_CW_LOG_GROUP SMC_CW_STREAM_PREFIX

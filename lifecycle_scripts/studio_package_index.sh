@@ -2,6 +2,11 @@
 # Studio: point pip (and conda, when a channel is given) of the app user at a private
 # package index. Runs at every app start: the files live in the user's home on the space's
 # volume, and a CodeArtifact token lasts 12 hours, so each start writes a fresh one.
+# The user's own settings are kept: ~/.config/pip/pip.conf gets [global] index-url and
+# keeps every other option and section; ~/.condarc gets the channel first in `channels`
+# and keeps every other key. A file that cannot be read as such is left alone (the step
+# fails and says so). Both are parsed by the image's Python (configparser, PyYAML: jupyter
+# server's jupyter_events needs PyYAML, so every JupyterLab image has it).
 # Runs as the app user; run as root, it writes the same files and gives them to the user.
 # Parameters (SMC_PIP_INDEX_URL, or SMC_CODEARTIFACT_DOMAIN with _REPOSITORY):
 #   SMC_PIP_INDEX_URL            a PEP 503 simple index, e.g. https://pypi.example.com/simple/
@@ -41,7 +46,8 @@ token = client.get_authorization_token(
 endpoint = client.get_repository_endpoint(
     domain=domain, domainOwner=account, repository=repository, format="pypi"
 )["repositoryEndpoint"]
-print("https://aws:" + token + "@" + endpoint.split("://", 1)[1].rstrip("/") + "/simple/")
+scheme, rest = endpoint.split("://", 1)
+print(scheme + "://aws:" + token + "@" + rest.rstrip("/") + "/simple/")
 PY
   )"
 elif [ -n "${SMC_PIP_INDEX_URL}" ]; then
@@ -52,20 +58,50 @@ else
   exit 2
 fi
 
-# write_private PATH: stdin to PATH, mode 600 (it may hold a token), owned by the app user.
-write_private() {
-  (umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1.tmp" && mv -f "$1.tmp" "$1")
+# merge KIND PATH VALUE: KIND pip sets [global] index-url, conda puts the channel first.
+# The file is replaced atomically with mode 600 (it may hold a token), owned by the user.
+merge() {
+  (umask 077 && mkdir -p "$(dirname "$2")" && "${SMC_SYSTEM_PYTHON}" - "$@" << 'PY'
+import configparser
+import os
+import sys
+
+kind, path, value = sys.argv[1:4]
+if kind == "pip":
+    config = configparser.RawConfigParser()
+    config.optionxform = str  # keep the user's spelling of option names
+    config.read(path, encoding="utf-8")
+    if not config.has_section("global"):
+        config.add_section("global")
+    config.set("global", "index-url", value)
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        config.write(fh)
+else:
+    import yaml
+
+    data = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict) or not isinstance(data.get("channels", []), list):
+        sys.exit(f"{path} is not a conda configuration (a mapping with a channels list)")
+    data["channels"] = [value] + [c for c in data.get("channels", []) if c != value]
+    data["default_channels"] = []
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        yaml.safe_dump(data, fh, default_flow_style=False, sort_keys=False)
+os.chmod(path + ".tmp", 0o600)
+os.replace(path + ".tmp", path)
+PY
+  )
   if [ "$(id -u)" -eq 0 ]; then
-    chown "${NOTEBOOK_USER}" "$1"
+    chown "${NOTEBOOK_USER}" "$2"
   fi
 }
 
-printf '[global]\nindex-url = %s\n' "${index_url}" \
-  | write_private "${SAGEMAKER_DIR}/.config/pip/pip.conf"
+merge pip "${SAGEMAKER_DIR}/.config/pip/pip.conf" "${index_url}"
 echo "pip: every kernel of ${NOTEBOOK_USER} installs from ${described}"
 
 if [ -n "${SMC_CONDA_CHANNEL}" ]; then
-  printf 'channels:\n  - %s\ndefault_channels: []\n' "${SMC_CONDA_CHANNEL}" \
-    | write_private "${SAGEMAKER_DIR}/.condarc"
-  echo "conda: every environment of ${NOTEBOOK_USER} uses ${SMC_CONDA_CHANNEL}"
+  merge conda "${SAGEMAKER_DIR}/.condarc" "${SMC_CONDA_CHANNEL}"
+  echo "conda: every environment of ${NOTEBOOK_USER} uses ${SMC_CONDA_CHANNEL} first"
 fi

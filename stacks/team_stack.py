@@ -36,6 +36,7 @@ from sagemaker_constructs.governance.notebook_permissions_boundary import (
 )
 from sagemaker_constructs.governance.person_access import PersonAccess
 from sagemaker_constructs.governance.stack_limits import MAX_OUTPUTS, MAX_RESOURCES
+from sagemaker_constructs.studio.studio_domain import STUDIO_LOG_GROUP_NAME
 
 from .config import Guardrails, PackageMirrorSettings, PersonAccessSettings, Team
 
@@ -323,6 +324,7 @@ class TeamStack(Stack):
                 team_name=team.name,
                 encryption_key=self.key,
                 email_subscriptions=team.alerts.emails,
+                studio_log_group_name=STUDIO_LOG_GROUP_NAME if team.studio is not None else None,
             )
         self.budget: TeamBudget | None = None
         if team.budget is not None and self.alerts is not None and team.cost_center:

@@ -40,9 +40,16 @@ class TeamAlerts(Construct):
     stream of its log group, so a team's alarm counts failures of every notebook that logs
     to the group, not only its own.
 
+    With ``studio_log_group_name``, a second filter counts the same line in the Studio log
+    group into the same metric: Studio start scripts print it through the same runner, to
+    SageMaker's ``LifecycleConfigOnStart`` stream and (detached steps) to their own streams.
+    That group is one per account and region, shared by every team's spaces, and the line
+    does not name the space: the alarm counts every Studio app's failures.
+
     Attributes:
         topic: The team's topic.
         metric_filter: The filter on the notebook log group.
+        studio_metric_filter: The filter on the Studio log group, if asked for.
         alarm: The lifecycle failure alarm.
     """
 
@@ -55,6 +62,7 @@ class TeamAlerts(Construct):
         encryption_key: kms.IKey,
         email_subscriptions: Sequence[str] = (),
         log_group_name: str = NOTEBOOK_LOG_GROUP_NAME,
+        studio_log_group_name: str | None = None,
     ) -> None:
         """Create the topic, filter and alarm.
 
@@ -65,6 +73,8 @@ class TeamAlerts(Construct):
             email_subscriptions: Addresses subscribed to the topic. Default none.
             log_group_name: Log group the lifecycle scripts write to. Default
                 ``/aws/sagemaker/NotebookInstances``.
+            studio_log_group_name: The Studio log group (``/aws/sagemaker/studio``) to
+                count Studio lifecycle failures in as well. Default: none (notebooks only).
         """
         super().__init__(scope, id)
         problems = Problems(self)
@@ -114,12 +124,30 @@ class TeamAlerts(Construct):
             metric_name=metric_name,
             metric_value="1",
         )
+        self.studio_metric_filter: logs.MetricFilter | None = None
+        if studio_log_group_name is not None:
+            self.studio_metric_filter = logs.MetricFilter(
+                self,
+                "StudioLifecycleFailures",
+                log_group=logs.LogGroup.from_log_group_name(
+                    self, "StudioLogGroup", studio_log_group_name
+                ),
+                filter_pattern=logs.FilterPattern.literal(FAILURE_PATTERN),
+                metric_namespace=METRIC_NAMESPACE,
+                metric_name=metric_name,
+                metric_value="1",
+            )
         self.alarm = cloudwatch.Alarm(
             self,
             "LifecycleFailureAlarm",
             alarm_description=(
                 f"A notebook lifecycle step failed (team {team_name}); read the notebook's "
                 "LifecycleConfigOnStart/OnCreate log stream"
+                + (
+                    f", or a Studio app's in {studio_log_group_name}"
+                    if studio_log_group_name is not None
+                    else ""
+                )
             ),
             metric=cloudwatch.Metric(
                 namespace=METRIC_NAMESPACE,

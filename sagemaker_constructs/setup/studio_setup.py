@@ -42,9 +42,16 @@ from sagemaker_constructs.setup.notebook_setup import (
     render_script,
 )
 
-#: Kernels of a Studio app a PackageInstall may target: ``python3`` is the image's default
-#: environment (``/opt/conda`` in SageMaker Distribution images).
-STUDIO_KERNELS: Final = {"python3": "${ANACONDA_DIR}"}
+#: Kernels of a Studio app a PackageInstall may target, and the persistent environment
+#: (on the space's volume) that gets the packages: ``python3`` is the image's default
+#: environment (``/opt/conda`` in SageMaker Distribution images), which the server runs in
+#: and which is never written; its packages go to a virtual environment layered on it,
+#: registered as the kernel ``python3-packages`` (docs/studio.md, "The Studio host").
+STUDIO_KERNELS: Final = {
+    "python3": ("${SAGEMAKER_DIR}/.sagemaker-constructs/envs/python3", "python3-packages")
+}
+#: What the launcher shows for the kernel of a PackageInstall into ``python3``.
+STUDIO_KERNEL_DISPLAY_NAME: Final = "Python 3 (setup packages)"
 #: App types a Studio lifecycle configuration can run in (the current Studio experience).
 STUDIO_APP_TYPES: Final = ("JupyterLab", "CodeEditor")
 _STEP_TYPES = "a PackageIndex, ConnectivityCheck, PackageInstall or CustomStep"
@@ -94,6 +101,17 @@ class StudioSetup(_StepList):
                         step.kernel,
                         "'python3' (the image's default environment; other environments "
                         "belong in a custom image)",
+                    )
+                )
+            elif isinstance(step, PackageInstall) and step.conda_packages:
+                studio_only.append(
+                    (
+                        i,
+                        "conda_packages",
+                        list(step.conda_packages),
+                        "none in Studio: pip_packages go to a persistent environment on the "
+                        "space's volume; conda packages belong in a custom image "
+                        "(StudioCustomImage)",
                     )
                 )
             elif isinstance(step, CustomStep) and step.on_create:
@@ -156,20 +174,16 @@ class StudioSetup(_StepList):
                 )
             elif isinstance(step, PackageInstall):
                 script.use("studio_install_packages.sh")
-                body = "".join(
-                    _fragment_call(
-                        "studio_install_packages.sh",
-                        {
-                            "SMC_ENV_DIR": _Shell(STUDIO_KERNELS[step.kernel]),
-                            "SMC_INSTALLER": installer,
-                            "SMC_PACKAGES": " ".join(pkgs),
-                        },
-                    )
-                    for installer, pkgs in (
-                        ("conda", step.conda_packages),
-                        ("pip", step.pip_packages),
-                    )
-                    if pkgs
+                env_dir, kernel_name = STUDIO_KERNELS[step.kernel]
+                body = _fragment_call(
+                    "studio_install_packages.sh",
+                    {
+                        "SMC_ENV_DIR": _Shell(env_dir),
+                        "SMC_BASE_PYTHON": _Shell("${ANACONDA_DIR}/bin/python"),
+                        "SMC_KERNEL_NAME": kernel_name,
+                        "SMC_KERNEL_DISPLAY_NAME": STUDIO_KERNEL_DISPLAY_NAME,
+                        "SMC_PACKAGES": " ".join(step.pip_packages),
+                    },
                 )
                 script.add(step.label, "detached", step.optional, body)
             elif isinstance(step, CustomStep) and step.on_start:
@@ -177,9 +191,6 @@ class StudioSetup(_StepList):
                 script.add(step.name, mode, step.optional, step.on_start)
         if not script.steps:
             return None
-        # cw_tee.py writes to the notebook log group; in Studio, detached steps log to
-        # files on the space's volume only.
-        script.fragments = [f for f in script.fragments if f != "cw_tee.py"]
         return _render(script, app_type)
 
 
