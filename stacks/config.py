@@ -95,6 +95,8 @@ STUDIO_IMAGE_NAME_MAX = 38
 # "<prefix>-<team>" and the Studio image name "<team>-<image>" must fit SageMaker's 63
 # characters, and the Studio lifecycle config name prefix "<prefix>-jupyterlab" its 50;
 # these limits guarantee it.
+GENERATION_MAX = 99  # the suffix "-g99" fits: 24 + 1 + 32 + 4 <= 63
+assert TEAM_NAME_MAX + 1 + USER_NAME_MAX + len(f"-g{GENERATION_MAX}") <= 63
 assert TEAM_NAME_MAX + 1 + USER_NAME_MAX <= 63 and PREFIX_MAX + 1 + TEAM_NAME_MAX <= 63
 assert TEAM_NAME_MAX + 1 + STUDIO_IMAGE_NAME_MAX <= 63 and PREFIX_MAX + len("-codeeditor") <= 50
 RETENTION_DAYS = (
@@ -460,6 +462,11 @@ class Notebook(_Model):
     #: ``user``, so inserting, reordering or removing other notebooks never moves this
     #: one (the subnet is create-only and the notebook name fixed).
     subnet: Annotated[int, _in_range(0, 5)] | None = None
+    #: Bumped to give the person a new notebook under a new name, ``<team>-<user>-g<N>``
+    #: (0: ``<team>-<user>``), e.g. to migrate to another ``platform_identifier`` in one
+    #: deploy: the name is fixed and the platform create-only, so a platform change under
+    #: the old name cannot deploy. The old notebook is retained. docs/platforms.md.
+    generation: Annotated[int, _in_range(0, GENERATION_MAX)] = 0
 
 
 class CondaEnvironmentSettings(_Model):
@@ -704,7 +711,8 @@ class Team(_Model):
         return notebooks
 
     def notebook_name(self, nb: Notebook) -> str:
-        return f"{self.name}-{nb.user}"
+        base = f"{self.name}-{nb.user}"
+        return f"{base}-g{nb.generation}" if nb.generation else base
 
     def studio_profile_name(self, user: str) -> str:
         return f"{self.name}-{user}"

@@ -57,6 +57,11 @@ class TeamStack(Stack):
     A team's roles can use only its own bucket and key: nothing here names another
     team's resources (the Studio role names the shared domain, its ID and key).
 
+    Each notebook's subnet (Availability Zone) comes from the notebook's ``subnet`` or
+    else from a SHA-256 of its user's name (:func:`stable_index`), never from its position
+    in the list: the subnet is create-only and the name fixed, so a position-based choice
+    made inserting, reordering or removing notebooks fail the deploy.
+
     A team with more notebooks than one stack takes comfortably (75 at 3 resources and
     2 outputs each; see :func:`notebooks_per_stack`) keeps the first 75 here and gets
     one :class:`TeamNotebookStack` per further 75, ``<id>-2``, ``<id>-3``, ..., in config

@@ -136,7 +136,7 @@ def test_unknown_nested_key_lists_the_allowed_fields():
     lines = errors_of(with_change("teams[0].notebooks[0].volume_gib", 10))
     assert lines == [
         "teams.yaml: teams[0].notebooks[0].volume_gib: unknown field (did you mean 'volume_size_gib'?); "
-        "allowed fields: user, instance_type, volume_size_gib, platform_identifier, office_hours, subnet"
+        "allowed fields: user, instance_type, volume_size_gib, platform_identifier, office_hours, subnet, generation"
     ]
 
 
@@ -374,3 +374,21 @@ def test_a_notebook_subnet_beyond_the_networks_subnets_is_rejected():
         "teams.yaml: teams[0].notebooks[1].subnet: got 2; allowed: 0 to 1 (one of the "
         "network's 2 notebook subnets, one per Availability Zone)"
     )
+
+
+def test_a_generation_gives_the_notebook_a_new_name_that_collisions_see():
+    data = copy.deepcopy(BASE)
+    data["teams"][0]["notebooks"][0]["generation"] = 1
+    config = parse_config(data)
+    team = config.teams[0]
+    assert [team.notebook_name(nb) for nb in team.notebooks] == [
+        "fraud-alice-g1",
+        "fraud-bob",
+        "fraud-carol",
+    ]
+    data["teams"][0]["notebooks"].append({"user": "alice-g1"})
+    with pytest.raises(ConfigError, match=r"notebooks\[3\]\.user: got 'alice-g1'"):
+        parse_config(data, "teams.yaml")
+    data["teams"][0]["notebooks"][0]["generation"] = 100
+    with pytest.raises(ConfigError, match=r"generation: got 100; allowed: an integer from 0 to 99"):
+        parse_config(data, "teams.yaml")

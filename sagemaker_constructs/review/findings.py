@@ -246,6 +246,36 @@ def _replacement(change: ResourceChange) -> Finding | None:
     return Finding(DATA_LOSS, change.stack_id, change.display_id, kind, msg, possible)
 
 
+def _platform_change(change: ResourceChange) -> tuple[str, str] | None:
+    """(old, new) ``PlatformIdentifier`` of a notebook whose platform changes."""
+    if change.resource_type != "AWS::SageMaker::NotebookInstance":
+        return None
+    old = change.old_props().get("PlatformIdentifier")
+    new = change.new_props().get("PlatformIdentifier")
+    if old == new or not isinstance(old, str) or not isinstance(new, str):
+        return None
+    return old, new
+
+
+def _migration(change: ResourceChange) -> Finding | None:
+    """A platform change under a new name: the migration, explained (still data loss)."""
+    platforms = _platform_change(change)
+    old_name = own_name(change.resource_type, change.old_props())
+    new_name = own_name(change.resource_type, change.new_props())
+    if platforms is None or old_name is None or new_name is None or old_name == new_name:
+        return None
+    msg = (
+        f"platform migration `{platforms[0]}` → `{platforms[1]}`: CloudFormation creates the "
+        f"new notebook `{new_name[1]}` first (a new name, so it can), then keeps the old "
+        f"`{old_name[1]}` (retained; stop and delete it once its files are safe). The new "
+        "notebook starts empty: the person's files come back only if the team's setup has "
+        "the home backup and restore step and a backup of `/home/ec2-user/SageMaker` ran on "
+        'the old notebook (docs/platforms.md, "Migrating a notebook to another platform"); '
+        "acknowledge with --allow-data-loss once it has"
+    )
+    return Finding(DATA_LOSS, change.stack_id, change.display_id, change.resource_type, msg)
+
+
 def _custom_name_conflict(change: ResourceChange) -> Finding | None:
     """Replacing a resource whose fixed name stays the same fails: the name is taken.
 
@@ -272,6 +302,11 @@ def _custom_name_conflict(change: ResourceChange) -> Finding | None:
         "CloudFormation cannot create the replacement while the old one holds "
         "the name, so the update fails and rolls back"
     )
+    if _platform_change(change):
+        msg += (
+            "; to migrate the notebook to the other platform in one deploy, give it a new "
+            "name too (the example app: bump the notebook's `generation` in the config)"
+        )
     return Finding(FAILS, change.stack_id, change.display_id, change.resource_type, msg)
 
 
@@ -397,8 +432,9 @@ def assess(stacks: list[StackChange]) -> list[Finding]:
             if change.action == "removed":
                 found = [_removal(change, whole_stack=stack.status == "removed")]
             elif change.action == "modified":
+                migration = _migration(change)
                 found = [
-                    _replacement(change),
+                    migration or _replacement(change),
                     _custom_name_conflict(change),
                     _volume_shrink(change),
                     _documented_update_failure(change),

@@ -99,7 +99,10 @@ def _summary(review: Review) -> str:
     losses = [f for f in review.findings if f.level == DATA_LOSS]
     fails = [f for f in review.findings if f.level == FAILS]
     if fails:
-        parts.append(f"{_plural(len(fails), 'update')} that will fail")
+        parts.append(
+            f"**{_plural(len(fails), 'update')} that will fail**"
+            + (", allowed with `--allow-failures`" if review.allow_failures else "")
+        )
     if losses:
         loss = f"**DATA LOSS: yes** ({_plural(len(losses), 'resource')})"
         if review.allow_data_loss:

@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sagemaker_constructs.review import review
 from stacks import PlatformConfig, load_config
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tests.deploy.conftest import DeployMoto
@@ -590,6 +591,52 @@ def test_bootstrap_deploy_and_update_the_example_app(deploy_moto: DeployMoto, tm
         first.outputs(grown_stack).values()
     )
     assert_moto_log_clean(moto)
+
+    # Third deploy: a notebook inserted first in one team and another team's list reversed.
+    # Placement follows each person, not list positions: the review finds nothing replaced
+    # or failing, and the deploy updates every notebook in place.
+    moved_path = shuffled_config(changed_path, tmp_path / "teams-shuffled.yaml")
+    shuffled = load_config(moved_path)
+    out3 = tmp_path / "deploy3.out"
+    deploy_shuffled = ["deploy", "--all", "--require-approval", "never", "--method=direct"]
+    deploy_shuffled += ["-c", f"config={moved_path}", "-o", str(out3)]
+    cdk(moto, *deploy_shuffled, timeout=DEPLOY_TIMEOUT)
+    assert_moto_log_clean(moto)
+    # The review of the assembly this deploy synthesized (in CI it runs before the deploy).
+    gate = review(out2, out3)
+    assert gate.exit_code == 0, gate.markdown
+    notebooks = [
+        r
+        for st in gate.stacks
+        for r in st.resources
+        if r.resource_type == "AWS::SageMaker::NotebookInstance" and r.action != "added"
+    ]
+    assert [r.display_id for r in notebooks if r.replacement or r.action == "removed"] == []
+    third = Deployment(moto, out3)
+    assert all(third.stacks[name]["StackStatus"] in COMPLETE for name in third.templates)
+    for stack in second.templates:
+        for logical, props in second.of_type(stack, "AWS::SageMaker::NotebookInstance").items():
+            again = notebook_props(third, stack, props["NotebookInstanceName"])
+            assert again["SubnetId"] == props["SubnetId"], props["NotebookInstanceName"]
+            # The same notebook in moto (not a replacement with a new physical id).
+            assert third.physical(stack, logical) == second.physical(stack, logical)
+    # moto applies no managed-policy update (moto_launcher.py, fix 5): those of both updates.
+    not_updated = changed_resources(first, second) | changed_resources(second, third)
+    check_deployment(third, shuffled, not_updated=not_updated)
+    assert_moto_log_clean(moto)
+
+
+FIRST_USER = "first"
+
+
+def shuffled_config(source: Path, path: Path) -> Path:
+    """``source`` with a notebook inserted first in the first team and the last team's
+    notebooks in reverse order; written to ``path``."""
+    data = yaml.safe_load(source.read_text())
+    data["teams"][0]["notebooks"].insert(0, {"user": FIRST_USER})
+    data["teams"][-1]["notebooks"].reverse()
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
 
 
 def test_the_log_check_catches_a_crash_inside_moto(tmp_path: Path):

@@ -87,6 +87,11 @@ def old_platform(data: dict) -> None:
     team(data, "vision")["notebooks"][0]["platform_identifier"] = "notebook-al2-v3"
 
 
+def migrated_platform(data: dict) -> None:
+    """frank's notebook after the migration off AL2: the default platform, generation 1."""
+    team(data, "vision")["notebooks"][0]["generation"] = 1
+
+
 def shrink_volume(data: dict) -> None:
     team(data, "fraud")["notebooks"][1]["volume_size_gib"] = 20  # bob: 50 -> 20
 
@@ -292,6 +297,7 @@ VARIANTS: dict[str, Edit] = {
     "move-team": Edit(move_notebook_to_other_team),
     "rename-team": Edit(rename_team),
     "platform": Edit(old_platform),
+    "migrated": Edit(migrated_platform),
     "shrink": Edit(shrink_volume),
     "grow": Edit(grow_volume),
     "instance-type": Edit(change_instance_type),
@@ -417,6 +423,27 @@ CASES: list[Case] = [
         3,
         losses=_s((NOTEBOOK, "vision-frank")),
         fails=_s((NOTEBOOK, "vision-frank")),
+    ),
+    Case(
+        "AL2 -> AL2023 under the same name",
+        "platform",
+        "base",
+        3,
+        losses=_s((NOTEBOOK, "vision-frank")),
+        fails=_s((NOTEBOOK, "vision-frank")),
+        report=("bump the notebook's `generation` in the config",),
+    ),
+    Case(
+        "AL2 -> AL2023 migration with a generation bump",
+        "platform",
+        "migrated",
+        3,
+        losses=_s((NOTEBOOK, "vision-frank")),
+        report=(
+            "platform migration `notebook-al2-v3` → `notebook-al2023-v1`: CloudFormation "
+            "creates the new notebook `vision-frank-g1` first",
+        ),
+        why="deploys in one go (no WILL FAIL); data loss until a restore brings the files",
     ),
     Case(
         "shrink a volume",

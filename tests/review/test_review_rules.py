@@ -275,3 +275,68 @@ def test_role_inline_policy_trust_policy_and_attachments(tmp_path: Path):
     )
     assert "ManagedPolicyArns: +`arn:aws:iam::aws:policy/ReadOnlyAccess`" in iam
     assert result.exit_code == 0
+
+
+def log_group(**props: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {"LogGroupName": "/team/logs", **props},
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+    }
+
+
+def test_a_retention_set_or_shortened_is_data_loss_and_a_longer_one_is_not(tmp_path: Path):
+    forever = write(tmp_path / "forever", {"S": {"Logs": log_group()}})
+    month = write(tmp_path / "month", {"S": {"Logs": log_group(RetentionInDays=30)}})
+    year = write(tmp_path / "year", {"S": {"Logs": log_group(RetentionInDays=365)}})
+
+    set_now = review(forever, month)
+    assert [(f.level, f.name) for f in set_now.findings] == [(DATA_LOSS, "/team/logs")]
+    assert "(kept forever → 30 days)" in set_now.findings[0].message
+    assert review(year, month).exit_code == 3
+    assert review(month, year).findings == []
+    assert review(month, forever).findings == []
+
+
+def profile(domain: Any, name: str = "team-ann") -> dict[str, Any]:
+    return {
+        "Type": "AWS::SageMaker::UserProfile",
+        "Properties": {"DomainId": domain, "UserProfileName": name},
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+    }
+
+
+DOMAIN = {"Type": "AWS::SageMaker::Domain", "Properties": {"DomainName": "d", "AuthMode": "IAM"}}
+
+
+def test_a_profile_name_is_taken_only_within_its_domain(tmp_path: Path):
+    old = write(
+        tmp_path / "old",
+        {"S": {"Domain": DOMAIN, "ProfileA": profile({"Fn::GetAtt": ["Domain", "DomainId"]})}},
+    )
+    # The same name under a new logical ID in the same domain: the retained one keeps it.
+    same_domain = write(
+        tmp_path / "same",
+        {"S": {"Domain": DOMAIN, "ProfileB": profile({"Fn::GetAtt": ["Domain", "DomainId"]})}},
+    )
+    # The same name in a new domain: nothing holds it there.
+    new_domain = write(
+        tmp_path / "new",
+        {
+            "S": {
+                "Domain": DOMAIN,
+                "Domain2": DOMAIN,
+                "ProfileB": profile({"Fn::GetAtt": ["Domain2", "DomainId"]}),
+            }
+        },
+    )
+
+    taken = review(old, same_domain)
+    assert [(f.level, f.name) for f in taken.findings if f.level != WARNING] == [
+        ("fails", "team-ann")
+    ]
+    assert taken.exit_code == 4
+    free = review(old, new_domain)
+    assert [f.level for f in free.findings if f.level == "fails"] == []
