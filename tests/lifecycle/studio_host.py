@@ -461,9 +461,7 @@ class StudioHost:
         if as_root:
             values.update(HOME="/root", USER="root", LOGNAME="root")
         result = subprocess.run(
-            [*who, "env", "-i"]
-            + [f"{k}={v}" for k, v in values.items()]
-            + ["bash", str(path)],
+            [*who, "env", "-i"] + [f"{k}={v}" for k, v in values.items()] + ["bash", str(path)],
             cwd=self.home,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
