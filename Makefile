@@ -16,6 +16,11 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 
 .PHONY: synth test test-fast lint bench lock clean
 
+# PYTEST_WORKERS=auto spreads the suite over every core (pytest-xdist; a file's tests stay on one
+# worker, so each worker synthesizes the example app once). Default: one process.
+PYTEST_WORKERS ?= 0
+PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadfile
+
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
 
 synth: $(VENV)/.app-installed node_modules/.installed
@@ -23,16 +28,16 @@ synth: $(VENV)/.app-installed node_modules/.installed
 	$(CDK) synth --quiet --no-notices --no-version-reporting --output cdk.out $(CDK_ARGS)
 	@ls cdk.out/*.template.json
 
-test: $(VENV)/.dev-installed node_modules/.installed
+test: $(VENV)/.dev-installed $(VENV)/.checkov-installed node_modules/.installed
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # The unit and snapshot tests only (no fuzzing, servers, deploys or wheels): the loop to run
 # while changing a construct. `make test` stays the full suite and the CI command.
 test-fast: $(VENV)/.dev-installed node_modules/.installed
 	$(PY) -m ruff check .
-	$(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_XDIST) -m "not slow" -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
@@ -52,6 +57,13 @@ $(VENV)/.app-installed: pyproject.toml requirements/app.txt requirements/constra
 
 $(VENV)/.dev-installed: $(VENV)/.app-installed requirements/dev.txt
 	$(PIP) -r requirements/dev.txt
+	touch $@
+
+# checkov in a venv of its own (it pins boto3 and others differently from the tests).
+$(VENV)/.checkov-installed: $(VENV)/.app-installed requirements/checkov.txt requirements/checkov-constraints.txt
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -c requirements/checkov-constraints.txt -r requirements/checkov.txt
 	touch $@
 
 # Re-pin after editing requirements/*.txt: a fresh venv, the unpinned requirements, a freeze.

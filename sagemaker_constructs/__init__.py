@@ -7,8 +7,18 @@ compliance packs, acknowledgments, limits) and ``review`` (the change-review too
 """
 
 from sagemaker_constructs._defaults import NOTEBOOK_LOG_GROUP_NAME, allow_cloudwatch_logs, new_key
-from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
-from sagemaker_constructs._validation import ConstructValidationError, Problem, tag_problem
+from sagemaker_constructs._instance_types import (
+    NOTEBOOK_INSTANCE_TYPES,
+    STUDIO_INSTANCE_TYPES,
+    STUDIO_SPACE_INSTANCE_TYPES,
+    instance_type_problem,
+)
+from sagemaker_constructs._validation import (
+    ConstructValidationError,
+    Problem,
+    Problems,
+    tag_problem,
+)
 from sagemaker_constructs.cost.notebook_schedules import NotebookSchedules
 from sagemaker_constructs.cost.office_hours import OfficeHours
 from sagemaker_constructs.cost.team_alerts import TeamAlerts
@@ -44,7 +54,11 @@ from sagemaker_constructs.setup.notebook_setup import (
 )
 from sagemaker_constructs.setup.studio_setup import StudioSetup
 from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
-from sagemaker_constructs.studio.studio_domain import IStudioDomain, StudioDomain
+from sagemaker_constructs.studio.studio_domain import (
+    IStudioDomain,
+    StudioDomain,
+    check_app_settings,
+)
 from sagemaker_constructs.studio.studio_lifecycle_config import StudioLifecycleConfig
 from sagemaker_constructs.studio.studio_portal_settings import StudioPortalSettings
 from sagemaker_constructs.studio.studio_space import StudioSpace
@@ -67,6 +81,8 @@ __all__ = [
     "PackageMirror",
     "MAX_BASE64_CHARS",
     "NOTEBOOK_INSTANCE_TYPES",
+    "STUDIO_INSTANCE_TYPES",
+    "STUDIO_SPACE_INSTANCE_TYPES",
     "NOTEBOOK_LOG_GROUP_NAME",
     "NotebookGuardrails",
     "NotebookPermissionsBoundary",
@@ -76,6 +92,8 @@ __all__ = [
     "allow_cloudwatch_logs",
     "new_key",
     "tag_problem",
+    "instance_type_problem",
+    "check_app_settings",
     "ConstructValidationError",
     "LifecycleScript",
     "NotebookInstance",
@@ -84,6 +102,7 @@ __all__ = [
     "NotebookSchedules",
     "OfficeHours",
     "Problem",
+    "Problems",
     "StudioCustomImage",
     "StudioDomain",
     "StudioLifecycleConfig",

@@ -1,8 +1,15 @@
-"""Instance types SageMaker offers for notebook instances.
+"""Instance types SageMaker offers, per kind of app, and the one check that uses them.
 
-From the AWS::SageMaker::NotebookInstance resource schema (InstanceType enum) as of
-cfn-lint 1.58; CloudFormation rejects any other value. Update when AWS adds types.
+From the CloudFormation registry schemas (as shipped in cfn-lint 1.58):
+AWS::SageMaker::NotebookInstance ``InstanceType``, AWS::SageMaker::Domain ``AppInstanceType``
+and AWS::SageMaker::Space ``ResourceSpec.InstanceType``; CloudFormation rejects any other
+value. ``tests/test_instance_types.py`` compares the sets with the installed schemas: update
+them when AWS adds types.
 """
+
+from __future__ import annotations
+
+import difflib
 
 NOTEBOOK_INSTANCE_TYPES: frozenset[str] = frozenset(
     {
@@ -197,3 +204,290 @@ NOTEBOOK_INSTANCE_TYPES: frozenset[str] = frozenset(
         "ml.trn1n.32xlarge",
     }
 )
+
+#: Instance types of Studio apps (AWS::SageMaker::Domain AppInstanceType enum).
+STUDIO_INSTANCE_TYPES: frozenset[str] = frozenset(
+    {
+        "ml.c5.12xlarge",
+        "ml.c5.18xlarge",
+        "ml.c5.24xlarge",
+        "ml.c5.2xlarge",
+        "ml.c5.4xlarge",
+        "ml.c5.9xlarge",
+        "ml.c5.large",
+        "ml.c5.xlarge",
+        "ml.c6i.12xlarge",
+        "ml.c6i.16xlarge",
+        "ml.c6i.24xlarge",
+        "ml.c6i.2xlarge",
+        "ml.c6i.32xlarge",
+        "ml.c6i.4xlarge",
+        "ml.c6i.8xlarge",
+        "ml.c6i.large",
+        "ml.c6i.xlarge",
+        "ml.c6id.12xlarge",
+        "ml.c6id.16xlarge",
+        "ml.c6id.24xlarge",
+        "ml.c6id.2xlarge",
+        "ml.c6id.32xlarge",
+        "ml.c6id.4xlarge",
+        "ml.c6id.8xlarge",
+        "ml.c6id.large",
+        "ml.c6id.xlarge",
+        "ml.c7i.12xlarge",
+        "ml.c7i.16xlarge",
+        "ml.c7i.24xlarge",
+        "ml.c7i.2xlarge",
+        "ml.c7i.48xlarge",
+        "ml.c7i.4xlarge",
+        "ml.c7i.8xlarge",
+        "ml.c7i.large",
+        "ml.c7i.xlarge",
+        "ml.g4dn.12xlarge",
+        "ml.g4dn.16xlarge",
+        "ml.g4dn.2xlarge",
+        "ml.g4dn.4xlarge",
+        "ml.g4dn.8xlarge",
+        "ml.g4dn.xlarge",
+        "ml.g5.12xlarge",
+        "ml.g5.16xlarge",
+        "ml.g5.24xlarge",
+        "ml.g5.2xlarge",
+        "ml.g5.48xlarge",
+        "ml.g5.4xlarge",
+        "ml.g5.8xlarge",
+        "ml.g5.xlarge",
+        "ml.g6.12xlarge",
+        "ml.g6.16xlarge",
+        "ml.g6.24xlarge",
+        "ml.g6.2xlarge",
+        "ml.g6.48xlarge",
+        "ml.g6.4xlarge",
+        "ml.g6.8xlarge",
+        "ml.g6.xlarge",
+        "ml.g6e.12xlarge",
+        "ml.g6e.16xlarge",
+        "ml.g6e.24xlarge",
+        "ml.g6e.2xlarge",
+        "ml.g6e.48xlarge",
+        "ml.g6e.4xlarge",
+        "ml.g6e.8xlarge",
+        "ml.g6e.xlarge",
+        "ml.g7e.12xlarge",
+        "ml.g7e.24xlarge",
+        "ml.g7e.2xlarge",
+        "ml.g7e.48xlarge",
+        "ml.g7e.4xlarge",
+        "ml.g7e.8xlarge",
+        "ml.geospatial.interactive",
+        "ml.m5.12xlarge",
+        "ml.m5.16xlarge",
+        "ml.m5.24xlarge",
+        "ml.m5.2xlarge",
+        "ml.m5.4xlarge",
+        "ml.m5.8xlarge",
+        "ml.m5.large",
+        "ml.m5.xlarge",
+        "ml.m5d.12xlarge",
+        "ml.m5d.16xlarge",
+        "ml.m5d.24xlarge",
+        "ml.m5d.2xlarge",
+        "ml.m5d.4xlarge",
+        "ml.m5d.8xlarge",
+        "ml.m5d.large",
+        "ml.m5d.xlarge",
+        "ml.m6i.12xlarge",
+        "ml.m6i.16xlarge",
+        "ml.m6i.24xlarge",
+        "ml.m6i.2xlarge",
+        "ml.m6i.32xlarge",
+        "ml.m6i.4xlarge",
+        "ml.m6i.8xlarge",
+        "ml.m6i.large",
+        "ml.m6i.xlarge",
+        "ml.m6id.12xlarge",
+        "ml.m6id.16xlarge",
+        "ml.m6id.24xlarge",
+        "ml.m6id.2xlarge",
+        "ml.m6id.32xlarge",
+        "ml.m6id.4xlarge",
+        "ml.m6id.8xlarge",
+        "ml.m6id.large",
+        "ml.m6id.xlarge",
+        "ml.m7i.12xlarge",
+        "ml.m7i.16xlarge",
+        "ml.m7i.24xlarge",
+        "ml.m7i.2xlarge",
+        "ml.m7i.48xlarge",
+        "ml.m7i.4xlarge",
+        "ml.m7i.8xlarge",
+        "ml.m7i.large",
+        "ml.m7i.xlarge",
+        "ml.p3.16xlarge",
+        "ml.p3.2xlarge",
+        "ml.p3.8xlarge",
+        "ml.p3dn.24xlarge",
+        "ml.p4d.24xlarge",
+        "ml.p4de.24xlarge",
+        "ml.p5.48xlarge",
+        "ml.p5.4xlarge",
+        "ml.p5e.48xlarge",
+        "ml.p5en.48xlarge",
+        "ml.p6-b200.48xlarge",
+        "ml.r5.12xlarge",
+        "ml.r5.16xlarge",
+        "ml.r5.24xlarge",
+        "ml.r5.2xlarge",
+        "ml.r5.4xlarge",
+        "ml.r5.8xlarge",
+        "ml.r5.large",
+        "ml.r5.xlarge",
+        "ml.r6i.12xlarge",
+        "ml.r6i.16xlarge",
+        "ml.r6i.24xlarge",
+        "ml.r6i.2xlarge",
+        "ml.r6i.32xlarge",
+        "ml.r6i.4xlarge",
+        "ml.r6i.8xlarge",
+        "ml.r6i.large",
+        "ml.r6i.xlarge",
+        "ml.r6id.12xlarge",
+        "ml.r6id.16xlarge",
+        "ml.r6id.24xlarge",
+        "ml.r6id.2xlarge",
+        "ml.r6id.32xlarge",
+        "ml.r6id.4xlarge",
+        "ml.r6id.8xlarge",
+        "ml.r6id.large",
+        "ml.r6id.xlarge",
+        "ml.r7i.12xlarge",
+        "ml.r7i.16xlarge",
+        "ml.r7i.24xlarge",
+        "ml.r7i.2xlarge",
+        "ml.r7i.48xlarge",
+        "ml.r7i.4xlarge",
+        "ml.r7i.8xlarge",
+        "ml.r7i.large",
+        "ml.r7i.xlarge",
+        "ml.t3.2xlarge",
+        "ml.t3.large",
+        "ml.t3.medium",
+        "ml.t3.micro",
+        "ml.t3.small",
+        "ml.t3.xlarge",
+        "ml.trn1.2xlarge",
+        "ml.trn1.32xlarge",
+        "ml.trn1n.32xlarge",
+    }
+)
+
+#: Instance types a space's app accepts (AWS::SageMaker::Space ResourceSpec enum, a subset).
+STUDIO_SPACE_INSTANCE_TYPES: frozenset[str] = frozenset(
+    {
+        "ml.c5.12xlarge",
+        "ml.c5.18xlarge",
+        "ml.c5.24xlarge",
+        "ml.c5.2xlarge",
+        "ml.c5.4xlarge",
+        "ml.c5.9xlarge",
+        "ml.c5.large",
+        "ml.c5.xlarge",
+        "ml.g4dn.12xlarge",
+        "ml.g4dn.16xlarge",
+        "ml.g4dn.2xlarge",
+        "ml.g4dn.4xlarge",
+        "ml.g4dn.8xlarge",
+        "ml.g4dn.xlarge",
+        "ml.g5.12xlarge",
+        "ml.g5.16xlarge",
+        "ml.g5.24xlarge",
+        "ml.g5.2xlarge",
+        "ml.g5.48xlarge",
+        "ml.g5.4xlarge",
+        "ml.g5.8xlarge",
+        "ml.g5.xlarge",
+        "ml.geospatial.interactive",
+        "ml.m5.12xlarge",
+        "ml.m5.16xlarge",
+        "ml.m5.24xlarge",
+        "ml.m5.2xlarge",
+        "ml.m5.4xlarge",
+        "ml.m5.8xlarge",
+        "ml.m5.large",
+        "ml.m5.xlarge",
+        "ml.m5d.12xlarge",
+        "ml.m5d.16xlarge",
+        "ml.m5d.24xlarge",
+        "ml.m5d.2xlarge",
+        "ml.m5d.4xlarge",
+        "ml.m5d.8xlarge",
+        "ml.m5d.large",
+        "ml.m5d.xlarge",
+        "ml.p3.16xlarge",
+        "ml.p3.2xlarge",
+        "ml.p3.8xlarge",
+        "ml.p3dn.24xlarge",
+        "ml.p4d.24xlarge",
+        "ml.p4de.24xlarge",
+        "ml.r5.12xlarge",
+        "ml.r5.16xlarge",
+        "ml.r5.24xlarge",
+        "ml.r5.2xlarge",
+        "ml.r5.4xlarge",
+        "ml.r5.8xlarge",
+        "ml.r5.large",
+        "ml.r5.xlarge",
+        "ml.t3.2xlarge",
+        "ml.t3.large",
+        "ml.t3.medium",
+        "ml.t3.micro",
+        "ml.t3.small",
+        "ml.t3.xlarge",
+        "ml.trn1.2xlarge",
+        "ml.trn1.32xlarge",
+        "ml.trn1n.32xlarge",
+    }
+)
+
+
+NOTEBOOK_INSTANCE_TYPES_ALLOWED = (
+    "a notebook instance type SageMaker offers, ml.<family>.<size>, e.g. ml.t3.medium or "
+    "ml.g5.2xlarge (NOTEBOOK_INSTANCE_TYPES lists them)"
+)
+STUDIO_INSTANCE_TYPES_ALLOWED = (
+    "a Studio app instance type SageMaker offers, e.g. ml.t3.medium or ml.g5.xlarge "
+    "(STUDIO_INSTANCE_TYPES lists them)"
+)
+STUDIO_SPACE_INSTANCE_TYPES_ALLOWED = (
+    "an instance type a Studio space accepts, e.g. ml.t3.medium or ml.g5.xlarge "
+    "(STUDIO_SPACE_INSTANCE_TYPES lists them)"
+)
+
+#: The offered types and the allowed-text, by kind of app.
+_KINDS: dict[str, tuple[frozenset[str], str]] = {
+    "notebook": (NOTEBOOK_INSTANCE_TYPES, NOTEBOOK_INSTANCE_TYPES_ALLOWED),
+    "studio": (STUDIO_INSTANCE_TYPES, STUDIO_INSTANCE_TYPES_ALLOWED),
+    "space": (STUDIO_SPACE_INSTANCE_TYPES, STUDIO_SPACE_INSTANCE_TYPES_ALLOWED),
+}
+
+
+def instance_type_problem(value: object, kind: str = "notebook") -> str | None:
+    """What is allowed instead of ``value``, or ``None`` when SageMaker offers it.
+
+    Args:
+        value: The instance type given (not a token: callers skip those).
+        kind: ``"notebook"`` (notebook instances), ``"studio"`` (Studio JupyterLab and Code
+            Editor apps) or ``"space"`` (a Studio space's app).
+
+    The message names the public constant that lists the offered types and, for a near
+    miss, the nearest offered types (``ml.t3.medum`` suggests ``ml.t3.medium``).
+    """
+    offered, allowed = _KINDS[kind]
+    if isinstance(value, str) and value in offered:
+        return None
+    near = (
+        difflib.get_close_matches(value, sorted(offered), n=3, cutoff=0.6)
+        if isinstance(value, str)
+        else []
+    )
+    return allowed + (f" (nearest: {', '.join(near)})" if near else "")

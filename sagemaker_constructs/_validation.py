@@ -77,9 +77,18 @@ def tag_problem(key: Any, value: Any) -> str | None:
 class Problems:
     """Accumulates validation problems for one construct."""
 
-    def __init__(self, scope: IConstruct) -> None:
+    def __init__(self, scope: IConstruct | None) -> None:
+        """Args:
+        scope: The construct whose props are checked; ``None`` for a caller that is not a
+            construct (a config model), which reads :attr:`items` instead of raising.
+        """
         self._scope = scope
         self._items: list[Problem] = []
+
+    @property
+    def items(self) -> list[Problem]:
+        """The problems found so far, in the order they were added."""
+        return list(self._items)
 
     def add(self, prop: str, value: Any, allowed: str) -> None:
         self._items.append(Problem(prop, value, allowed))
@@ -99,6 +108,78 @@ class Problems:
         from sagemaker_constructs._names import NAME_ALLOWED, NAME_MAX_LENGTH, NAME_PATTERN
 
         self.pattern(prop, value, NAME_PATTERN, NAME_ALLOWED, max_length=NAME_MAX_LENGTH)
+
+    def instance_type(self, prop: str, value: Any, kind: str = "notebook") -> None:
+        """An instance type SageMaker offers for ``kind`` (``notebook``, ``studio``, ``space``).
+
+        Tokens are skipped; a near miss names the nearest offered types.
+        """
+        from sagemaker_constructs._instance_types import instance_type_problem
+
+        if isinstance(value, str) and is_token(value):
+            return
+        problem = instance_type_problem(value, kind)
+        if problem is not None:
+            self.add(prop, value, problem)
+
+    def instance_types(
+        self, prop: str, values: Any, kind: str, *, default: Any = None, default_prop: str = ""
+    ) -> None:
+        """A non-empty list of offered instance types, each once, with ``default`` among them."""
+        if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+            self.add(prop, values, "a non-empty list of instance types")
+            return
+        for i, value in enumerate(values):
+            self.instance_type(f"{prop}[{i}]", value, kind)
+        if len({v for v in values if isinstance(v, str)}) != len(values):
+            self.add(prop, list(values), "each instance type at most once")
+        if default_prop and not is_token(default) and default not in values:
+            self.add(default_prop, default, f"one of {prop}: " + ", ".join(map(str, values)))
+
+    def security_groups(
+        self, prop: str, groups: Any, *, limit: int = 5, none_hint: str = ""
+    ) -> None:
+        """Security groups given by the user: ``None`` (a new group is made) or 1 to ``limit``.
+
+        An empty list is rejected: SageMaker would put the resource in the VPC's default
+        security group. ``none_hint`` explains where a ``None`` item may come from.
+        """
+        if groups is None:
+            return
+        if isinstance(groups, str) or not isinstance(groups, Sequence):
+            self.add(prop, groups, "a list of ec2.ISecurityGroup")
+            return
+        if not groups:
+            self.add(
+                prop,
+                "0 items",
+                "at least one security group, or leave it unset for a new one (an empty list "
+                "would put the resource in the VPC's default security group)",
+            )
+        self.max_items(prop, groups, limit)
+        for i, group in enumerate(groups):
+            if group is None or not hasattr(group, "security_group_id"):
+                self.add(
+                    f"{prop}[{i}]",
+                    group,
+                    "an ec2.ISecurityGroup" + (f" ({none_hint})" if none_hint else ""),
+                )
+
+    def kms_key(self, prop: str, key: Any, *, required: bool = False) -> None:
+        """A customer managed KMS key given as ``kms.IKey`` (not an ARN or alias string)."""
+        if key is None:
+            if required:
+                self.add(prop, None, "a kms.IKey")
+            return
+        if isinstance(key, str):
+            self.add(
+                prop,
+                key,
+                "a kms.IKey (import an ARN with kms.Key.from_key_arn; an alias with "
+                "kms.Alias.from_alias_name)",
+            )
+        elif not hasattr(key, "key_arn"):
+            self.add(prop, type(key).__name__, "a kms.IKey")
 
     def pattern(
         self,
@@ -163,4 +244,5 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self._items:
-            raise ConstructValidationError(self._scope.node.path or "App", self._items)
+            path = self._scope.node.path if self._scope is not None else ""
+            raise ConstructValidationError(path or "App", self._items)

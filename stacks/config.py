@@ -29,14 +29,16 @@ from pydantic_core import PydanticCustomError
 
 from sagemaker_constructs import (
     ENDPOINT_NAMES,
-    NOTEBOOK_INSTANCE_TYPES,
     CondaEnvironment,
     ConnectivityCheck,
     IdleAutoStop,
     NotebookSetup,
     PackageIndex,
     PackageInstall,
+    Problems,
     StudioSetup,
+    check_app_settings,
+    instance_type_problem,
     tag_problem,
 )
 from sagemaker_constructs.cost.office_hours import (
@@ -50,8 +52,6 @@ from sagemaker_constructs.cost.team_alerts import EMAIL_PATTERN
 from sagemaker_constructs.cost.team_budget import MAX_NOTIFICATIONS
 from sagemaker_constructs.network.package_mirror import DOMAIN_PATTERN, REPOSITORY_PATTERN
 from sagemaker_constructs.notebooks.notebook_instance import (
-    INSTANCE_TYPE_ALLOWED,
-    INSTANCE_TYPE_PATTERN,
     MAX_VOLUME_SIZE_GIB,
     MIN_VOLUME_SIZE_GIB,
     SUPPORTED_PLATFORMS,
@@ -156,9 +156,14 @@ def _in_range(low: int, high: int):
     return AfterValidator(check)
 
 
-def _instance_type(value: str) -> str:
-    _check(value in NOTEBOOK_INSTANCE_TYPES, INSTANCE_TYPE_ALLOWED)
-    return value
+def _instance_type_of(kind: str):
+    # The constructs' own check: the offered types, the nearest ones for a near miss.
+    def check(value: str) -> str:
+        problem = instance_type_problem(value, kind)
+        _check(problem is None, problem or "")
+        return value
+
+    return AfterValidator(check)
 
 
 def _platform(value: str) -> str:
@@ -222,17 +227,10 @@ def _studio_app_type(value: str) -> str:
     return value
 
 
-InstanceType = Annotated[str, AfterValidator(_instance_type)]
-
-
-def _studio_instance_type(value: str) -> str:
-    # Studio offers other types than notebook instances; the domain checks the form.
-    _check(bool(INSTANCE_TYPE_PATTERN.fullmatch(value)), STUDIO_INSTANCE_TYPE_ALLOWED)
-    return value
-
-
-STUDIO_INSTANCE_TYPE_ALLOWED = "ml.<family>.<size>, e.g. ml.t3.medium or ml.g5.2xlarge"
-StudioInstanceType = Annotated[str, AfterValidator(_studio_instance_type)]
+InstanceType = Annotated[str, _instance_type_of("notebook")]
+# Studio offers other types than notebook instances, and a space fewer than the domain.
+StudioInstanceType = Annotated[str, _instance_type_of("studio")]
+SpaceInstanceType = Annotated[str, _instance_type_of("space")]
 VolumeSize = Annotated[int, _in_range(MIN_VOLUME_SIZE_GIB, MAX_VOLUME_SIZE_GIB)]
 PlatformId = Annotated[str, AfterValidator(_platform)]
 EbsSize = Annotated[int, _in_range(MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB)]
@@ -457,6 +455,11 @@ class Notebook(_Model):
     platform_identifier: PlatformId | None = None
     #: This notebook's own office hours, instead of the team's.
     office_hours: OfficeHoursSettings | None = None
+    #: Which of the notebook subnets (one per Availability Zone, 0-based, in the
+    #: network's order) the notebook is placed in. Default: chosen from a hash of
+    #: ``user``, so inserting, reordering or removing other notebooks never moves this
+    #: one (the subnet is create-only and the notebook name fixed).
+    subnet: Annotated[int, _in_range(0, 5)] | None = None
 
 
 class CondaEnvironmentSettings(_Model):
@@ -619,7 +622,7 @@ class StudioSpaceSettings(_Model):
     owner: Annotated[str, _slug(USER_NAME_MAX)]
     sharing: Literal["Shared", "Private"] = "Shared"
     app_type: Literal["JupyterLab", "CodeEditor"] = "JupyterLab"
-    instance_type: StudioInstanceType | None = None
+    instance_type: SpaceInstanceType | None = None
     ebs_size_gib: EbsSize | None = None
 
 
@@ -953,7 +956,12 @@ def parse_config(data: Any, source: str | Path = "<config>") -> PlatformConfig:
         config = PlatformConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
-    problems = _name_collisions(config) + _setup_problems(config) + _studio_problems(config)
+    problems = (
+        _name_collisions(config)
+        + _subnet_problems(config)
+        + _setup_problems(config)
+        + _studio_problems(config)
+    )
     if problems:
         raise ConfigError(source, problems)
     return config
@@ -984,6 +992,25 @@ def _name_collisions(config: PlatformConfig) -> list[str]:
             else:
                 first[name] = where
     return problems
+
+
+def subnet_count(network: Network) -> int:
+    """How many notebook subnets the network has: one per Availability Zone."""
+    if network.existing_vpc is not None:
+        return len(network.existing_vpc.subnet_ids)
+    return network.max_azs
+
+
+def _subnet_problems(config: PlatformConfig) -> list[str]:
+    """An explicit ``subnet`` must name one of the network's notebook subnets."""
+    count = subnet_count(config.platform.network)
+    return [
+        f"teams[{t}].notebooks[{n}].subnet: got {nb.subnet}; allowed: 0 to {count - 1} "
+        f"(one of the network's {count} notebook subnets, one per Availability Zone)"
+        for t, team in enumerate(config.teams)
+        for n, nb in enumerate(team.notebooks)
+        if nb.subnet is not None and nb.subnet >= count
+    ]
 
 
 def _setup_problems(config: PlatformConfig) -> list[str]:
@@ -1033,32 +1060,17 @@ def _studio_problems(config: PlatformConfig) -> list[str]:
     problems = []
     if studio is not None:
         where = "platform.studio"
-        if studio.default_ebs_size_gib > studio.max_ebs_size_gib:
-            problems.append(
-                f"{where}.default_ebs_size_gib: got {studio.default_ebs_size_gib}; allowed: "
-                f"at most max_ebs_size_gib ({studio.max_ebs_size_gib})"
-            )
-        for prop, types, default in (
-            (
-                "jupyter_lab_instance_types",
-                studio.jupyter_lab_instance_types,
-                studio.default_jupyter_lab_instance_type,
-            ),
-            (
-                "code_editor_instance_types",
-                studio.code_editor_instance_types,
-                studio.default_code_editor_instance_type,
-            ),
-        ):
-            if len(set(types)) != len(types):
-                problems.append(
-                    f"{where}.{prop}: got {types!r}; allowed: each instance type at most once"
-                )
-            if default not in types:
-                problems.append(
-                    f"{where}.default_{prop.removesuffix('s')}: got {default!r}; allowed: "
-                    f"one of {prop}: " + ", ".join(types)
-                )
+        checks = Problems(None)
+        check_app_settings(
+            checks,
+            jupyter_lab_instance_types=studio.jupyter_lab_instance_types,
+            default_jupyter_lab_instance_type=studio.default_jupyter_lab_instance_type,
+            code_editor_instance_types=studio.code_editor_instance_types,
+            default_code_editor_instance_type=studio.default_code_editor_instance_type,
+            default_ebs_size_gib=studio.default_ebs_size_gib,
+            max_ebs_size_gib=studio.max_ebs_size_gib,
+        )
+        problems += [f"{where}.{problem}" for problem in checks.items]
         if studio.setup is not None:
             mirror = config.platform.package_mirror
             problems += _steps_problems(

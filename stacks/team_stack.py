@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from aws_cdk import Aspects, CfnOutput, CfnResource, RemovalPolicy, Stack, Tags
@@ -203,18 +204,21 @@ class TeamStack(Stack):
         self.notebook_cost: StackCost | None = None
         self.notebooks_per_stack: int | None = None
         subnets = network.notebook_subnets().subnets
+        self._check_subnets(team, len(subnets))
         target: Stack = self
         for index, nb in enumerate(team.notebooks):
             if self.notebooks_per_stack and index % self.notebooks_per_stack == 0:
                 target = self._add_notebook_stack(scope, id, team, kwargs)
             settings = team.resolved(nb)
+            subnet = nb.subnet if nb.subnet is not None else stable_index(nb.user, len(subnets))
             notebook = NotebookInstance(
                 target,
                 f"Notebook-{nb.user}",
                 notebook_instance_name=team.notebook_name(nb),
                 vpc=network.vpc,
-                # Spread the team across Availability Zones.
-                vpc_subnets=ec2.SubnetSelection(subnets=[subnets[index % len(subnets)]]),
+                # Spread over the Availability Zones by person, not by position: the
+                # subnet is create-only, so it must not follow the notebook's list index.
+                vpc_subnets=ec2.SubnetSelection(subnets=[subnets[subnet]]),
                 security_groups=[network.notebook_security_group],
                 instance_type=settings.instance_type,
                 volume_size_gib=settings.volume_size_gib,
@@ -249,6 +253,21 @@ class TeamStack(Stack):
         self.person_access: dict[str, PersonAccess] = {}
         if person_access is not None:
             self._add_person_access(team, network, person_access, prefix)
+
+    def _check_subnets(self, team: Team, count: int) -> None:
+        """An explicit ``subnet`` beyond the synthesized subnets (an environment-agnostic
+        stack gets two Availability Zones whatever ``max_azs`` says) fails synth."""
+        problems = [
+            Problem(
+                f"team {team.name}: notebooks[{n}].subnet",
+                nb.subnet,
+                f"0 to {count - 1} (this synth has {count} notebook subnets)",
+            )
+            for n, nb in enumerate(team.notebooks)
+            if nb.subnet is not None and nb.subnet >= count
+        ]
+        if problems:
+            raise ConstructValidationError(self.node.path, problems)
 
     def _add_person_access(
         self,
@@ -425,6 +444,12 @@ class TeamNotebookStack(Stack):
         iam.PermissionsBoundary.of(self).apply(team_stack.permissions_boundary.policy)
         Aspects.of(self).add(team_stack._guardrails)
         self.add_stack_dependency(team_stack)
+
+
+def stable_index(key: str, count: int) -> int:
+    """A position in ``range(count)`` that depends on ``key`` only (SHA-256, not
+    ``hash()``, which changes between processes)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % count
 
 
 @dataclass(frozen=True)

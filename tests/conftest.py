@@ -33,6 +33,21 @@ def new_app(outdir: Path | None = None) -> cdk.App:
     return cdk.App(context=cdk_context(), outdir=str(outdir) if outdir else None)
 
 
+def isolated_vpc(stack: cdk.Stack) -> cdk.aws_ec2.Vpc:
+    """A VPC with isolated subnets only (no NAT, no internet gateway) in two AZs."""
+    ec2 = cdk.aws_ec2
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        nat_gateways=0,
+        max_azs=2,
+        restrict_default_security_group=False,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+
+
 def new_stack(name: str = "Test") -> cdk.Stack:
     """A stack in a fresh app, for construct unit tests."""
     return cdk.Stack(new_app(), name)
@@ -77,6 +92,7 @@ SLOW_PATHS = (
     "tests/lifecycle/test_studio_host.py",
     "tests/review/",
     "tests/test_consumer.py",
+    "tests/test_checkov.py",
     "tests/test_scale.py",
 )
 

@@ -136,7 +136,7 @@ def test_unknown_nested_key_lists_the_allowed_fields():
     lines = errors_of(with_change("teams[0].notebooks[0].volume_gib", 10))
     assert lines == [
         "teams.yaml: teams[0].notebooks[0].volume_gib: unknown field (did you mean 'volume_size_gib'?); "
-        "allowed fields: user, instance_type, volume_size_gib, platform_identifier, office_hours"
+        "allowed fields: user, instance_type, volume_size_gib, platform_identifier, office_hours, subnet"
     ]
 
 
@@ -283,7 +283,7 @@ def test_example_config_has_a_studio_domain_and_a_team_using_it():
         (
             "platform.studio.code_editor_instance_types[1]",
             "t3.large",
-            "teams.yaml: platform.studio.code_editor_instance_types[1]: got 't3.large'; allowed: ml.<family>.<size>",
+            "teams.yaml: platform.studio.code_editor_instance_types[1]: got 't3.large'; allowed: a Studio app instance type SageMaker offers",
         ),
         (
             "teams[1].studio.users[0]",
@@ -363,3 +363,14 @@ def test_studio_setup_has_no_notebook_only_steps():
         "teams.yaml: platform.studio.setup.idle_auto_stop: unknown field; allowed fields: "
         "package_index, connectivity_checks, packages"
     ]
+
+
+def test_a_notebook_subnet_beyond_the_networks_subnets_is_rejected():
+    data = copy.deepcopy(BASE)
+    data["teams"][0]["notebooks"][1]["subnet"] = 2  # max_azs: 2 -> subnets 0 and 1
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "teams.yaml")
+    assert str(info.value) == (
+        "teams.yaml: teams[0].notebooks[1].subnet: got 2; allowed: 0 to 1 (one of the "
+        "network's 2 notebook subnets, one per Availability Zone)"
+    )

@@ -12,22 +12,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Annotations, Match, Template
 
 from sagemaker_constructs import ConstructValidationError, NotebookInstance
-from tests.conftest import new_stack
+from tests.conftest import isolated_vpc, new_stack
 
 NOTEBOOK = "AWS::SageMaker::NotebookInstance"
-
-
-def isolated_vpc(stack: cdk.Stack) -> ec2.Vpc:
-    return ec2.Vpc(
-        stack,
-        "Vpc",
-        nat_gateways=0,
-        max_azs=2,
-        restrict_default_security_group=False,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        ],
-    )
 
 
 @pytest.fixture(scope="module")

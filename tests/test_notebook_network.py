@@ -228,3 +228,20 @@ def test_ip_addresses_with_existing_vpc_is_rejected():
         NotebookNetwork(
             stack, "Net", vpc=_existing_vpc(stack), ip_addresses=ec2.IpAddresses.cidr("10.1.0.0/16")
         )
+
+
+def test_flow_log_role_is_only_for_this_accounts_flow_logs(network):
+    """Confused deputy: the service may assume the role only for flow logs of this account."""
+    _, t = network
+    stack_account = {"Ref": "AWS::AccountId"}
+    (role,) = [
+        r
+        for r in t.find_resources("AWS::IAM::Role").values()
+        if "vpc-flow-logs.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    condition = statement["Condition"]
+    assert condition["StringEquals"] == {"aws:SourceAccount": stack_account}
+    source_arn = json.dumps(condition["ArnLike"]["aws:SourceArn"])
+    assert ":ec2:" in source_arn and "vpc-flow-log/*" in source_arn
+    assert "AWS::AccountId" in source_arn

@@ -183,14 +183,13 @@ def test_existing_vpc_declared_internet_routed_is_accepted_with_a_warning():
         "*", Match.string_like_regexp("subnet-0bbbbbbbbbbbbbbbb can reach the internet")
     )
     assert len(warnings) == 1
-    notebook = next(
-        iter(
-            Template.from_stack(built.teams["fraud"])
-            .find_resources("AWS::SageMaker::NotebookInstance")
-            .values()
-        )
+    notebooks = Template.from_stack(built.teams["fraud"]).find_resources(
+        "AWS::SageMaker::NotebookInstance"
     )
-    assert notebook["Properties"]["SubnetId"] == "subnet-0aaaaaaaaaaaaaaaa"
+    assert {n["Properties"]["SubnetId"] for n in notebooks.values()} == {
+        "subnet-0aaaaaaaaaaaaaaaa",
+        "subnet-0bbbbbbbbbbbbbbbb",
+    }
 
 
 def test_an_unacknowledged_finding_fails_synth(tmp_path):
@@ -205,3 +204,54 @@ def test_an_unacknowledged_finding_fails_synth(tmp_path):
     report = json.loads((tmp_path / "validation-report.json").read_text())
     rules = {v["ruleName"] for r in report["pluginReports"] for v in r["violations"]}
     assert {"AwsSolutions-S1", "AwsSolutions-S10"} <= rules
+
+
+def _fraud_subnets(notebooks: list[dict]) -> dict[str, str]:
+    """Each fraud notebook's SubnetId, by notebook name, in a one-team app on literal subnets."""
+    data = copy.deepcopy(BASE)
+    data["platform"]["network"] = {
+        "existing_vpc": {
+            "vpc_id": "vpc-0123456789abcdef0",
+            "availability_zones": ["eu-west-1a", "eu-west-1b"],
+            "subnet_ids": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+            "existing_endpoints": ["s3"],
+        }
+    }
+    data["platform"].pop("studio")
+    data["teams"] = data["teams"][:1]
+    data["teams"][0]["notebooks"] = notebooks
+    built = build_app(new_app(), parse_config(data))
+    found = Template.from_stack(built.teams["fraud"]).find_resources(
+        "AWS::SageMaker::NotebookInstance"
+    )
+    return {
+        n["Properties"]["NotebookInstanceName"]: n["Properties"]["SubnetId"] for n in found.values()
+    }
+
+
+def test_a_notebooks_subnet_does_not_follow_its_position():
+    users = ["alice", "bob", "carol", "dave", "erin"]
+    base = _fraud_subnets([{"user": u} for u in users])
+    assert len(set(base.values())) == 2  # the five spread over both subnets
+    edits = {
+        "insert first": ["zoe", *users],
+        "reorder": list(reversed(users)),
+        "remove a middle one": ["alice", "bob", "dave", "erin"],
+    }
+    for what, edited in edits.items():
+        after = _fraud_subnets([{"user": u} for u in edited])
+        kept = {name: after[name] for name in base if name in after}
+        assert kept == {name: base[name] for name in kept}, what
+
+
+def test_an_explicit_subnet_pins_the_notebook():
+    pinned = _fraud_subnets([{"user": "alice", "subnet": 0}, {"user": "bob", "subnet": 1}])
+    flipped = _fraud_subnets([{"user": "alice", "subnet": 1}, {"user": "bob", "subnet": 0}])
+    assert pinned == {
+        "fraud-alice": "subnet-0aaaaaaaaaaaaaaaa",
+        "fraud-bob": "subnet-0bbbbbbbbbbbbbbbb",
+    }
+    assert flipped == {
+        "fraud-alice": "subnet-0bbbbbbbbbbbbbbbb",
+        "fraud-bob": "subnet-0aaaaaaaaaaaaaaaa",
+    }

@@ -20,22 +20,9 @@ from sagemaker_constructs import (
     StudioDomain,
     StudioLifecycleConfig,
 )
-from tests.conftest import new_stack
+from tests.conftest import isolated_vpc, new_stack
 
 DOMAIN = "AWS::SageMaker::Domain"
-
-
-def isolated_vpc(stack: cdk.Stack) -> ec2.Vpc:
-    return ec2.Vpc(
-        stack,
-        "Vpc",
-        nat_gateways=0,
-        max_azs=2,
-        restrict_default_security_group=False,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        ],
-    )
 
 
 def make(**props) -> StudioDomain:
@@ -234,7 +221,10 @@ def test_studio_security_group_of_a_notebook_only_network_is_named_not_crashed()
             domain_name="bad name!",
         )
     message = str(raised.value)
-    assert "security_groups[1]: got None; allowed: a security group" in message
+    assert (
+        "security_groups[1]: got None; allowed: an ec2.ISecurityGroup (NotebookNetwork.studio_security_group"
+        in message
+    )
     assert "studio=True" in message
     assert "security_groups[0]" not in message
     # Every problem is in the one error, not only the first.
@@ -439,7 +429,7 @@ def test_configure_execution_role_from_another_stack_keeps_wildcards_local():
         ),
         (
             {"jupyter_lab_instance_types": ["m5.large"]},
-            r"jupyter_lab_instance_types\[0\]: got 'm5.large'; allowed: ml.<family>.<size>",
+            r"jupyter_lab_instance_types\[0\]: got 'm5.large'; allowed: a Studio app instance type SageMaker offers",
         ),
         (
             {"jupyter_lab_instance_types": []},

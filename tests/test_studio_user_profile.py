@@ -12,7 +12,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from sagemaker_constructs import (
     ConnectivityCheck,
@@ -22,6 +22,7 @@ from sagemaker_constructs import (
     StudioDomain,
     StudioLifecycleConfig,
     StudioSetup,
+    StudioSpace,
     StudioUserProfile,
 )
 from sagemaker_constructs.governance import register_compliance_checks
@@ -139,10 +140,47 @@ def test_profile_waits_for_its_images(studio_app: StudioApp):
     assert kinds == {"AWS::SageMaker::ImageVersion", "AWS::SageMaker::AppImageConfig"}
 
 
-def test_profiles_are_deleted_with_the_stack_so_access_ends(studio_app: StudioApp):
-    for r in studio_app.template("Team")["Resources"].values():
-        if r["Type"] == PROFILE:
-            assert r["DeletionPolicy"] == "Delete"
+def test_profiles_are_retained_so_their_homes_are_kept(studio_app: StudioApp):
+    profiles = [
+        r for r in studio_app.template("Team")["Resources"].values() if r["Type"] == PROFILE
+    ]
+    assert profiles
+    for r in profiles:
+        assert (r["DeletionPolicy"], r["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_a_deleted_profile_or_space_is_an_explicit_choice_with_a_warning():
+    domain = bare_domain()
+    stack = cdk.Stack.of(domain)
+    profile = StudioUserProfile(
+        stack,
+        "Gone",
+        domain=domain,
+        user_profile_name="gone",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    StudioSpace(
+        stack,
+        "Scratch",
+        domain=domain,
+        space_name="scratch",
+        owner=profile,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    kept = StudioUserProfile(stack, "Kept", domain=domain, user_profile_name="kept")
+    t = Template.from_stack(stack)
+    policies = {
+        r["Properties"].get("UserProfileName") or r["Properties"].get("SpaceName"): r[
+            "DeletionPolicy"
+        ]
+        for r in t.to_json()["Resources"].values()
+        if r["Type"] in (PROFILE, "AWS::SageMaker::Space")
+    }
+    assert policies == {"gone": "Delete", "scratch": "Delete", "kept": "Retain"}
+    notes = Annotations.from_stack(stack)
+    assert len(notes.find_warning("*", Match.string_like_regexp("loses access to their home"))) == 1
+    assert len(notes.find_warning("*", Match.string_like_regexp("deletes it with its EBS"))) == 1
+    assert kept.resource.cfn_options.deletion_policy == cdk.CfnDeletionPolicy.RETAIN
 
 
 def test_grantable_and_presigned_url(studio_app: StudioApp):

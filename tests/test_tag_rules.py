@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from aws_cdk import aws_ec2 as ec2
 
 from sagemaker_constructs import (
     ConstructValidationError,
@@ -14,33 +13,21 @@ from sagemaker_constructs import (
     StudioLifecycleConfig,
     StudioUserProfile,
 )
-from tests.conftest import new_stack
+from tests.conftest import isolated_vpc, new_stack
 
 LONG_VALUE = "v" * 300  # AWS allows tag values of at most 256 characters
 
 
-def _vpc(stack):
-    return ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=2,
-        nat_gateways=0,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        ],
-    )
-
-
 def _notebook(stack, tags):
-    NotebookInstance(stack, "Nb", instance_type="ml.t3.medium", vpc=_vpc(stack), tags=tags)
+    NotebookInstance(stack, "Nb", instance_type="ml.t3.medium", vpc=isolated_vpc(stack), tags=tags)
 
 
 def _domain(stack, tags):
-    StudioDomain(stack, "Domain", vpc=_vpc(stack), tags=tags)
+    StudioDomain(stack, "Domain", vpc=isolated_vpc(stack), tags=tags)
 
 
 def _profile(stack, tags):
-    domain = StudioDomain(stack, "Domain", vpc=_vpc(stack))
+    domain = StudioDomain(stack, "Domain", vpc=isolated_vpc(stack))
     StudioUserProfile(stack, "Alice", domain=domain, user_profile_name="team-alice", tags=tags)
 
 

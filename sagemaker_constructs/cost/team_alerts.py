@@ -82,6 +82,7 @@ class TeamAlerts(Construct):
             problems.pattern(
                 f"email_subscriptions[{index}]", address, EMAIL_PATTERN, "an e-mail address"
             )
+        problems.kms_key("encryption_key", encryption_key, required=True)
         problems.raise_if_any()
 
         encryption_key.add_to_resource_policy(

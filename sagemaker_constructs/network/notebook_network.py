@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final, Protocol, runtime_checkable
 
 import jsii
-from aws_cdk import Annotations, CfnResource, RemovalPolicy, Stack, Token
+from aws_cdk import Annotations, Aws, CfnResource, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -210,6 +210,7 @@ class NotebookNetwork(Construct):
                     f"subnet {_subnet_name(subnet)} (routes to an internet or NAT gateway)",
                     "isolated subnets, or allow_internet_routed_subnets=True",
                 )
+        problems.kms_key("encryption_key", encryption_key)
         problems.raise_if_any()
         if routed:
             Annotations.of(self).add_warning_v2(
@@ -349,7 +350,18 @@ class NotebookNetwork(Construct):
             flow_log_role = iam.Role(
                 self,
                 "FlowLogRole",
-                assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+                # Confused-deputy guard: only flow logs of this account and Region may use it
+                # (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html).
+                assumed_by=iam.ServicePrincipal(
+                    "vpc-flow-logs.amazonaws.com",
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                        "ArnLike": {
+                            "aws:SourceArn": f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:"
+                            f"{Aws.ACCOUNT_ID}:vpc-flow-log/*"
+                        },
+                    },
+                ),
                 description="Delivers the notebook VPC's flow logs to CloudWatch Logs",
             )
             iam.ManagedPolicy(

@@ -89,6 +89,7 @@ class PackageMirror(Construct):
             REPOSITORY_PATTERN,
             CA_REPOSITORY_ALLOWED,
         )
+        p.kms_key("encryption_key", encryption_key)
         p.raise_if_any()
 
         self.domain_name = domain_name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Final, Literal, Protocol, runtime_checkable
@@ -34,7 +33,7 @@ from sagemaker_constructs._defaults import (
     select_subnets,
     service_role,
 )
-from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES
+from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES_ALLOWED
 from sagemaker_constructs._names import NAME_MAX_LENGTH
 from sagemaker_constructs._validation import ConstructValidationError, Problem, Problems, is_token
 from sagemaker_constructs.notebooks.notebook_lifecycle_config import INotebookLifecycleConfig
@@ -54,10 +53,7 @@ MAX_ADDITIONAL_CODE_REPOSITORIES: Final = 3
 INSTANCE_TYPE_PATTERN: Final = re.compile(
     r"ml\.[a-z][a-z0-9]*(-[a-z0-9]+)*\.(medium|large|xlarge|[1-9][0-9]*xlarge)"
 )
-INSTANCE_TYPE_ALLOWED: Final = (
-    "a notebook instance type SageMaker offers, ml.<family>.<size>, e.g. ml.t3.medium or "
-    "ml.g5.2xlarge (NOTEBOOK_INSTANCE_TYPES lists them)"
-)
+INSTANCE_TYPE_ALLOWED: Final = NOTEBOOK_INSTANCE_TYPES_ALLOWED
 _REMOVAL_POLICIES: Final = (
     RemovalPolicy.RETAIN,
     RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
@@ -67,16 +63,7 @@ _REMOVAL_POLICIES: Final = (
 
 def check_instance_type(problems: Problems, prop: str, value: object) -> None:
     """A notebook instance type must be one SageMaker offers (tokens are not checked)."""
-    if isinstance(value, str) and is_token(value):
-        return
-    if not isinstance(value, str) or value not in NOTEBOOK_INSTANCE_TYPES:
-        near = (
-            difflib.get_close_matches(value, NOTEBOOK_INSTANCE_TYPES, n=3, cutoff=0.6)
-            if isinstance(value, str)
-            else []
-        )
-        hint = f" (nearest: {', '.join(near)})" if near else ""
-        problems.add(prop, value, INSTANCE_TYPE_ALLOWED + hint)
+    problems.instance_type(prop, value, "notebook")
 
 
 CODE_REPOSITORY_PATTERN: Final = re.compile(r"https://[^/\s]+(/\S*)?|[a-zA-Z0-9](-*[a-zA-Z0-9])*")
@@ -284,6 +271,7 @@ class NotebookInstance(Resource):
         self._validate(
             vpc=vpc,
             security_groups=security_groups,
+            encryption_key=encryption_key,
             instance_type=instance_type,
             notebook_instance_name=notebook_instance_name,
             volume_size_gib=volume_size_gib,
@@ -494,6 +482,7 @@ class NotebookInstance(Resource):
         *,
         vpc: ec2.IVpc | None,
         security_groups: Sequence[ec2.ISecurityGroup] | None,
+        encryption_key: kms.IKey | None,
         instance_type: str,
         notebook_instance_name: str | None,
         volume_size_gib: int,
@@ -541,7 +530,8 @@ class NotebookInstance(Resource):
             )
         if vpc is None and security_groups:
             p.add("security_groups", f"{len(security_groups)} items", "none without a vpc")
-        p.max_items("security_groups", security_groups, MAX_SECURITY_GROUPS)
+        p.security_groups("security_groups", security_groups, limit=MAX_SECURITY_GROUPS)
+        p.kms_key("encryption_key", encryption_key)
         p.one_of(
             "minimum_instance_metadata_service_version",
             minimum_instance_metadata_service_version,

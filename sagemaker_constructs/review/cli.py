@@ -3,8 +3,9 @@
     sagemaker-review OLD_CDK_OUT NEW_CDK_OUT
     sagemaker-review --git-rev origin/main HEAD
 
-Exit codes: 0 no data loss, 3 data loss (unless ``--allow-data-loss``), 2 usage or input
-error (the message names the folder or file).
+Exit codes: 0 nothing found; 3 data loss (unless ``--allow-data-loss``); 4 updates that
+will fail (unless ``--allow-failures``), when there is no data loss; 2 usage or input error
+(the message names the folder or file).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from .assembly import InputError
 from .report import truncate
-from .review import EXIT_DATA_LOSS, EXIT_USAGE, review
+from .review import EXIT_DATA_LOSS, EXIT_FAILS, EXIT_USAGE, review
 
 DEFAULT_MAX_CHARS = 60_000  # GitHub comments hold 65,536 characters
 
@@ -30,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
             "review for a pull request: resources added, removed, changed and replaced, data "
             "loss, IAM and security changes, lifecycle script diffs."
         ),
-        epilog="Exit codes: 0 no data loss; 3 data loss (unless --allow-data-loss); 2 usage "
+        epilog="Exit codes: 0 no data loss and no failing update; 3 data loss (unless "
+        "--allow-data-loss); 4 an update that will fail (unless --allow-failures); 2 usage "
         "or input error.",
     )
     parser.add_argument("old", nargs="?", metavar="OLD", help="cloud assembly before the change")
@@ -45,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-data-loss",
         action="store_true",
         help="exit 0 even when the change loses data (the report still says so)",
+    )
+    parser.add_argument(
+        "--allow-failures",
+        action="store_true",
+        help="do not exit 4 for updates that will fail (the report still lists them)",
     )
     parser.add_argument(
         "--region",
@@ -99,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                     old,
                     new,
                     allow_data_loss=args.allow_data_loss,
+                    allow_failures=args.allow_failures,
                     region=args.region,
                     old_label=old_rev,
                     new_label=new_rev,
@@ -106,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
                 markdown = result.markdown
         else:
             result = review(
-                args.old, args.new, allow_data_loss=args.allow_data_loss, region=args.region
+                args.old,
+                args.new,
+                allow_data_loss=args.allow_data_loss,
+                allow_failures=args.allow_failures,
+                region=args.region,
             )
             markdown = result.markdown
     except InputError as exc:
@@ -121,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     if result.exit_code == EXIT_DATA_LOSS:
         print(
             "sagemaker-review: data loss found (exit code 3); acknowledge with --allow-data-loss",
+            file=sys.stderr,
+        )
+    elif result.exit_code == EXIT_FAILS:
+        print(
+            "sagemaker-review: updates that will fail found (exit code 4); the change cannot "
+            "deploy as it is (--allow-failures to pass anyway)",
             file=sys.stderr,
         )
     return result.exit_code

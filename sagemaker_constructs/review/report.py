@@ -142,6 +142,14 @@ def _findings(review: Review) -> list[str]:
                 "with `--allow-data-loss`."
             )
             lines.append("")
+        if level == FAILS:
+            lines.append(
+                "Allowed with `--allow-failures`."
+                if review.allow_failures
+                else "The change cannot deploy as it is: the review fails (exit code 4 when "
+                "there is no data loss) until this is fixed, or passes with `--allow-failures`."
+            )
+            lines.append("")
         lines += [_finding(f) for f in found]
     return lines
 
@@ -288,11 +296,27 @@ def _stack(stack: StackChange) -> list[str]:
             listed or "(no resources)",
         ]
     if stack.status == "removed":
-        return [
+        deleted: list[str] = []
+        kept: list[str] = []
+        for r in stack.resources:
+            policy = (r.old or {}).get("DeletionPolicy", "Delete")
+            entry = f"{code(r.logical_id)} ({code(r.resource_type)})"
+            (kept if policy in ("Retain", "RetainExceptOnCreate") else deleted).append(entry)
+        lines = [
             "",
             f"#### ➖ {code(stack.stack_id)} — stack removed with "
             f"{_plural(len(stack.resources), 'resource')}",
+            "",
+            "`cdk deploy` leaves a stack that left the app in place; deleting it "
+            "(`cdk destroy`, the console) does this:",
+            "",
         ]
+        lines.append(f"- **deleted** ({len(deleted)}): " + (", ".join(deleted) or "none"))
+        lines.append(
+            f"- **retained** ({len(kept)}, left outside CloudFormation): "
+            + (", ".join(kept) or "none")
+        )
+        return lines
     changes = stack.changed_resources
     lines = ["", f"#### {code(stack.stack_id)}", ""]
     if changes:

@@ -6,7 +6,7 @@ Example::
 
     result = review("base/cdk.out", "head/cdk.out")
     print(result.markdown)
-    raise SystemExit(result.exit_code)   # 3 on data loss, else 0
+    raise SystemExit(result.exit_code)   # 3 data loss, 4 updates that will fail, else 0
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .assembly import Assembly, load_assembly
 from .changes import StackChange, compare
-from .findings import DATA_LOSS, Finding, SecurityNote, assess, security
+from .findings import DATA_LOSS, FAILS, Finding, SecurityNote, assess, security
 from .iam import IamChange, iam_changes
 from .lifecycle import ScriptDiff, lifecycle_diffs
 from .report import render_markdown
@@ -24,6 +24,7 @@ from .report import render_markdown
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_DATA_LOSS = 3
+EXIT_FAILS = 4
 
 
 @dataclass
@@ -36,10 +37,16 @@ class Review:
     iam: list[IamChange] = field(default_factory=list)
     scripts: list[ScriptDiff] = field(default_factory=list)
     allow_data_loss: bool = False
+    allow_failures: bool = False
 
     @property
     def data_loss(self) -> bool:
         return any(f.level == DATA_LOSS for f in self.findings)
+
+    @property
+    def fails(self) -> bool:
+        """Some update will fail (and the stack roll back): the change cannot deploy."""
+        return any(f.level == FAILS for f in self.findings)
 
     @property
     def changed(self) -> bool:
@@ -47,7 +54,12 @@ class Review:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_DATA_LOSS if self.data_loss and not self.allow_data_loss else EXIT_OK
+        """3 for data loss, else 4 for updates that will fail, else 0 (each unless allowed)."""
+        if self.data_loss and not self.allow_data_loss:
+            return EXIT_DATA_LOSS
+        if self.fails and not self.allow_failures:
+            return EXIT_FAILS
+        return EXIT_OK
 
     @property
     def markdown(self) -> str:
@@ -59,6 +71,7 @@ def review_assemblies(
     new: Assembly,
     *,
     allow_data_loss: bool = False,
+    allow_failures: bool = False,
     region: str | None = None,
     old_label: str | None = None,
     new_label: str | None = None,
@@ -73,6 +86,7 @@ def review_assemblies(
         iam=iam_changes(stacks),
         scripts=lifecycle_diffs(stacks),
         allow_data_loss=allow_data_loss,
+        allow_failures=allow_failures,
     )
 
 
@@ -81,6 +95,7 @@ def review(
     new: str | Path,
     *,
     allow_data_loss: bool = False,
+    allow_failures: bool = False,
     region: str | None = None,
     old_label: str | None = None,
     new_label: str | None = None,
@@ -94,6 +109,7 @@ def review(
         load_assembly(old, "OLD"),
         load_assembly(new, "NEW"),
         allow_data_loss=allow_data_loss,
+        allow_failures=allow_failures,
         region=region,
         old_label=old_label or str(old),
         new_label=new_label or str(new),

@@ -167,6 +167,7 @@ class StudioCustomImage(Construct):
         ):
             p.add("description", description, "1 to 512 characters")
         p.tags("tags", tags)
+        p.kms_key("encryption_key", encryption_key)
         p.raise_if_any()
 
         self.image_name: str = image_name

@@ -23,6 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
@@ -35,7 +36,6 @@ from sagemaker_constructs._defaults import (
 from sagemaker_constructs._names import NAME_MAX_LENGTH
 from sagemaker_constructs._validation import Problems, is_token
 from sagemaker_constructs.network.notebook_network import NFS_DESCRIPTION, NFS_PORT
-from sagemaker_constructs.notebooks.notebook_instance import INSTANCE_TYPE_PATTERN
 from sagemaker_constructs.studio.studio_custom_image import (
     StudioCustomImage,
     warn_idle_shutdown_ineffective,
@@ -60,6 +60,15 @@ MAX_SECURITY_GROUPS: Final = 5
 MAX_SUBNETS: Final = 16
 #: Studio apps log here (lifecycle scripts included); one log group per account and region.
 STUDIO_LOG_GROUP_NAME: Final = "/aws/sagemaker/studio"
+
+# SSM parameter names: letters, digits and _.-/ ; a path may not begin with aws or ssm.
+PARAMETER_PREFIX_PATTERN: Final = re.compile(r"(/[A-Za-z0-9_.-]+)+")
+PARAMETER_PREFIX_ALLOWED: Final = (
+    "an SSM parameter path such as /org/sagemaker/studio: '/'-separated segments of letters, "
+    "digits and _.-, not ending in '/', not starting with /aws or /ssm, at most 900 characters"
+)
+#: What a domain publishes under its ``parameter_prefix``, and the importer reads.
+DOMAIN_PARAMETERS: Final = ("domain-id", "domain-name", "security-group-id", "execution-role-arn")
 
 TAG_KEY_ALLOWED: Final = "a key of 1 to 128 characters not starting with 'aws:'"
 _SHARING_PREFIX_ALLOWED = "an S3 key prefix of letters, digits and ! - _ . * ' ( ) /, ending in /"
@@ -144,6 +153,66 @@ class _ImportedStudioDomain(Resource):
         return other
 
 
+def check_parameter_prefix(problems: Problems, prop: str, prefix: str | None) -> None:
+    """An SSM parameter path to publish under (tokens and ``None`` are skipped)."""
+    if prefix is None or is_token(prefix):
+        return
+    if (
+        not isinstance(prefix, str)
+        or not PARAMETER_PREFIX_PATTERN.fullmatch(prefix)
+        or len(prefix) > 900
+        or prefix.lower().startswith(("/aws", "/ssm"))
+    ):
+        problems.add(prop, prefix, PARAMETER_PREFIX_ALLOWED)
+
+
+def check_app_settings(
+    problems: Problems,
+    *,
+    jupyter_lab_instance_types: Sequence[str],
+    default_jupyter_lab_instance_type: str,
+    code_editor_instance_types: Sequence[str],
+    default_code_editor_instance_type: str,
+    default_ebs_size_gib: int,
+    max_ebs_size_gib: int,
+) -> None:
+    """The domain's rules for its apps' instance types and volume sizes, as problems.
+
+    :class:`StudioDomain` applies them to its props; a config model can apply the same rules
+    (``Problems(None)``, then read ``problems.items``) to report them before any construct
+    exists. Props are named as :class:`StudioDomain`'s.
+    """
+    for prop, types, default in (
+        (
+            "jupyter_lab_instance_types",
+            jupyter_lab_instance_types,
+            default_jupyter_lab_instance_type,
+        ),
+        (
+            "code_editor_instance_types",
+            code_editor_instance_types,
+            default_code_editor_instance_type,
+        ),
+    ):
+        problems.instance_types(
+            prop, types, "studio", default=default, default_prop="default_" + prop.removesuffix("s")
+        )
+    problems.integer_range(
+        "default_ebs_size_gib", default_ebs_size_gib, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB
+    )
+    problems.integer_range("max_ebs_size_gib", max_ebs_size_gib, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB)
+    sizes_valid = all(
+        isinstance(v, int) and not isinstance(v, bool) and MIN_EBS_SIZE_GIB <= v <= MAX_EBS_SIZE_GIB
+        for v in (default_ebs_size_gib, max_ebs_size_gib)
+    )
+    if sizes_valid and default_ebs_size_gib > max_ebs_size_gib:
+        problems.add(
+            "default_ebs_size_gib",
+            default_ebs_size_gib,
+            f"at most max_ebs_size_gib ({max_ebs_size_gib})",
+        )
+
+
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
 class StudioDomain(Resource):
     """A SageMaker Studio domain: VPC only, IAM sign-in, encrypted, home volume retained.
@@ -215,6 +284,7 @@ class StudioDomain(Resource):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         create_outputs: bool = False,
         portal_settings: StudioPortalSettings | None = None,
+        parameter_prefix: str | None = None,
     ) -> None:
         """Create the domain.
 
@@ -272,13 +342,19 @@ class StudioDomain(Resource):
                 ``StudioPortalSettings()`` hides what this product does not set up
                 (Studio Classic, RStudio, Canvas, cluster and partner tools). Default:
                 nothing hidden. People always land in the new Studio (``studio::``).
+            parameter_prefix: Publish the domain's ID, name, apps' security group and
+                default execution role ARN as SSM String parameters under this path
+                (``<prefix>/domain-id`` ...), so that other apps can import it with
+                :meth:`from_domain_parameters`. Default: nothing is published.
         """
         super().__init__(scope, id)
         subnet_ids = select_subnets(vpc, vpc_subnets).subnet_ids if vpc is not None else []
+        self._parameter_prefix = parameter_prefix
         self._validate(
             vpc=vpc,
             subnet_ids=subnet_ids,
             security_groups=security_groups,
+            encryption_key=encryption_key,
             domain_name=domain_name,
             jupyter_lab_instance_types=jupyter_lab_instance_types,
             default_jupyter_lab_instance_type=default_jupyter_lab_instance_type,
@@ -413,6 +489,22 @@ class StudioDomain(Resource):
         if create_outputs:
             CfnOutput(self, "DomainIdOutput", value=self.domain_id, description="Studio domain")
             CfnOutput(self, "UrlOutput", value=self.url, description=f"Studio URL of {name}")
+        self.parameters: dict[str, ssm.StringParameter] = {}
+        if parameter_prefix is not None:
+            values = {
+                "domain-id": self.domain_id,
+                "domain-name": name,
+                "security-group-id": list(security_groups)[0].security_group_id,
+                "execution-role-arn": self.role.role_arn,
+            }
+            for key in DOMAIN_PARAMETERS:
+                self.parameters[key] = ssm.StringParameter(
+                    self,
+                    f"Parameter-{key}",
+                    parameter_name=f"{parameter_prefix}/{key}",
+                    string_value=values[key],
+                    description=f"{key} of Studio domain {name}",
+                )
 
     # -- interfaces --
 
@@ -539,6 +631,39 @@ class StudioDomain(Resource):
             domain_name=domain_name,
             security_group=security_group,
             execution_role=execution_role,
+        )
+
+    @staticmethod
+    def from_domain_parameters(
+        scope: Construct, id: str, *, parameter_prefix: str
+    ) -> IStudioDomain:
+        """A domain published by ``StudioDomain(parameter_prefix=...)`` in this account and Region.
+
+        The values are read at deploy time (CloudFormation ``AWS::SSM::Parameter::Value``
+        parameters): the importing app needs no lookup, and a re-published domain is picked
+        up on the next deploy. Returns what :meth:`from_domain_attributes` returns, with the
+        security group and execution role the domain published.
+        """
+        p = Problems(scope)
+        check_parameter_prefix(p, "parameter_prefix", parameter_prefix)
+        p.raise_if_any()
+
+        def read(key: str) -> str:
+            return ssm.StringParameter.value_for_string_parameter(
+                scope, f"{parameter_prefix}/{key}"
+            )
+
+        return StudioDomain.from_domain_attributes(
+            scope,
+            id,
+            domain_id=read("domain-id"),
+            domain_name=read("domain-name"),
+            security_group=ec2.SecurityGroup.from_security_group_id(
+                scope, f"{id}SecurityGroup", read("security-group-id")
+            ),
+            execution_role=iam.Role.from_role_arn(
+                scope, f"{id}ExecutionRole", read("execution-role-arn"), mutable=False
+            ),
         )
 
     def _sharing_settings(self) -> sagemaker.CfnDomain.SharingSettingsProperty:
@@ -798,6 +923,7 @@ class StudioDomain(Resource):
         vpc: ec2.IVpc | None,
         subnet_ids: Sequence[str],
         security_groups: Sequence[ec2.ISecurityGroup] | None,
+        encryption_key: kms.IKey | None,
         domain_name: str | None,
         jupyter_lab_instance_types: Sequence[str],
         default_jupyter_lab_instance_type: str,
@@ -832,63 +958,26 @@ class StudioDomain(Resource):
             p.add("vpc", None, "a VPC (the apps and the EFS home file system are in it)")
         elif not is_token(list(subnet_ids)) and not 1 <= len(subnet_ids) <= MAX_SUBNETS:
             p.add("vpc_subnets", f"{len(subnet_ids)} subnets", f"1 to {MAX_SUBNETS} subnets")
-        p.max_items("security_groups", security_groups, MAX_SECURITY_GROUPS)
-        if security_groups is not None and not security_groups:
-            p.add("security_groups", "0 items", "at least one, or none given for a new group")
-        for i, group in enumerate(security_groups or ()):
+        p.security_groups(
+            "security_groups",
+            security_groups,
+            limit=MAX_SECURITY_GROUPS,
             # e.g. NotebookNetwork.studio_security_group, which is None unless studio=True.
-            if group is None:
-                p.add(
-                    f"security_groups[{i}]",
-                    group,
-                    "a security group (NotebookNetwork.studio_security_group is None "
-                    "unless the network is created with studio=True)",
-                )
+            none_hint="NotebookNetwork.studio_security_group is None unless the network is "
+            "created with studio=True",
+        )
+        p.kms_key("encryption_key", encryption_key)
+        p.kms_key("sharing_key", sharing_key)
         p.sagemaker_name("domain_name", domain_name)
-        for app, prop, types, default in (
-            (
-                "JupyterLab",
-                "jupyter_lab_instance_types",
-                jupyter_lab_instance_types,
-                default_jupyter_lab_instance_type,
-            ),
-            (
-                "CodeEditor",
-                "code_editor_instance_types",
-                code_editor_instance_types,
-                default_code_editor_instance_type,
-            ),
-        ):
-            if isinstance(types, str) or not types:
-                p.add(prop, types, f"a non-empty list of instance types for {app} apps")
-                continue
-            for i, instance_type in enumerate(types):
-                p.pattern(
-                    f"{prop}[{i}]",
-                    instance_type,
-                    INSTANCE_TYPE_PATTERN,
-                    "ml.<family>.<size>, e.g. ml.t3.medium or ml.g5.2xlarge",
-                    required=True,
-                )
-            if len({t for t in types if isinstance(t, str)}) != len(types):
-                p.add(prop, list(types), "each instance type at most once")
-            default_prop = "default_" + prop.removesuffix("s")
-            if not is_token(default) and default not in types:
-                p.add(default_prop, default, f"one of {prop}: " + ", ".join(types))
-        p.integer_range(
-            "default_ebs_size_gib", default_ebs_size_gib, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB
+        check_app_settings(
+            p,
+            jupyter_lab_instance_types=jupyter_lab_instance_types,
+            default_jupyter_lab_instance_type=default_jupyter_lab_instance_type,
+            code_editor_instance_types=code_editor_instance_types,
+            default_code_editor_instance_type=default_code_editor_instance_type,
+            default_ebs_size_gib=default_ebs_size_gib,
+            max_ebs_size_gib=max_ebs_size_gib,
         )
-        p.integer_range("max_ebs_size_gib", max_ebs_size_gib, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB)
-        sizes_valid = all(
-            isinstance(v, int) and MIN_EBS_SIZE_GIB <= v <= MAX_EBS_SIZE_GIB
-            for v in (default_ebs_size_gib, max_ebs_size_gib)
-        )
-        if sizes_valid and default_ebs_size_gib > max_ebs_size_gib:
-            p.add(
-                "default_ebs_size_gib",
-                default_ebs_size_gib,
-                f"at most max_ebs_size_gib ({max_ebs_size_gib})",
-            )
         p.integer_range(
             "idle_timeout_minutes",
             idle_timeout_minutes,
@@ -915,6 +1004,7 @@ class StudioDomain(Resource):
         if not is_token(sharing_prefix) and not _is_sharing_prefix(sharing_prefix):
             p.add("sharing_prefix", sharing_prefix, _SHARING_PREFIX_ALLOWED)
         p.tags("tags", tags)  # the shared AWS tag rules, as every construct applies them
+        check_parameter_prefix(p, "parameter_prefix", self._parameter_prefix)
         p.raise_if_any()
 
     def _warn(

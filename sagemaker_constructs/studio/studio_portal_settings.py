@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -47,7 +46,6 @@ ML_TOOLS = (
     "LakeraGuard",
     "PerformanceEvaluation",
 )
-INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+")
 
 #: Apps this product does not configure (lifecycle scripts, images, idle shutdown are set
 #: up for JupyterLab and Code Editor only).
@@ -108,13 +106,7 @@ class StudioPortalSettings:
             for index, value in enumerate(values):
                 problems.one_of(f"{prop}.{name}[{index}]", value, allowed, required=True)
         for index, value in enumerate(self.hidden_instance_types):
-            problems.pattern(
-                f"{prop}.hidden_instance_types[{index}]",
-                value,
-                INSTANCE_TYPE_PATTERN,
-                "an instance type ml.<family>.<size>",
-                required=True,
-            )
+            problems.instance_type(f"{prop}.hidden_instance_types[{index}]", value, "studio")
 
     def to_cfn(self) -> sagemaker.CfnDomain.StudioWebPortalSettingsProperty:
         return sagemaker.CfnDomain.StudioWebPortalSettingsProperty(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from aws_cdk import CfnTag, RemovalPolicy, Stack
+from aws_cdk import Annotations, CfnTag, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -32,8 +32,8 @@ class StudioSpace(Construct):
     By default the space is shared (``SpaceSharingSettings`` ``Shared``): every profile
     of the domain whose execution role is granted :meth:`grant_use` can open its app and
     work on the same files. The instance type must be one the domain allows for the app
-    type, and the volume at most the domain's maximum. The space holds people's work, so
-    it is retained on delete.
+    type, and the volume at most the domain's maximum. The space holds people's work on
+    its EBS volume, so by default it is retained when it leaves the stack or is replaced.
 
     Attributes:
         resource: The ``AWS::SageMaker::Space``.
@@ -54,6 +54,7 @@ class StudioSpace(Construct):
         instance_type: str | None = None,
         ebs_size_gib: int | None = None,
         tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """Create the space.
 
@@ -68,6 +69,9 @@ class StudioSpace(Construct):
             ebs_size_gib: Volume size, 5 GiB up to the domain's maximum. Default: the
                 domain's default.
             tags: Tags of the space. Default: none.
+            removal_policy: What CloudFormation does with the space when it leaves the
+                stack or is replaced. Default: ``RETAIN``, the space and its volume stay.
+                Anything else deletes the volume with its files (a warning at synth).
         """
         super().__init__(scope, id)
         problems = Problems(self)
@@ -82,8 +86,12 @@ class StudioSpace(Construct):
             else domain.code_editor_instance_types
         )
         if instance_type is not None and app_type in APP_TYPES:
-            problems.one_of("instance_type", instance_type, allowed)
+            before = len(problems.items)
+            problems.instance_type("instance_type", instance_type, "space")
+            if len(problems.items) == before:
+                problems.one_of("instance_type", instance_type, allowed)
         problems.integer_range("ebs_size_gib", ebs_size_gib, 5, domain.max_ebs_size_gib)
+        problems.tags("tags", tags)
         problems.raise_if_any()
 
         resource_spec = (
@@ -126,7 +134,13 @@ class StudioSpace(Construct):
             tags=[CfnTag(key=k, value=v) for k, v in (tags or {}).items()] or None,
         )
         self.resource.node.add_dependency(owner)
-        self.resource.apply_removal_policy(RemovalPolicy.RETAIN)
+        self.resource.apply_removal_policy(removal_policy)
+        if removal_policy != RemovalPolicy.RETAIN:
+            Annotations.of(self).add_warning_v2(
+                "sagemaker-constructs:studio-space-deleted",
+                "removal_policy is not RETAIN: removing the space from the stack deletes it "
+                "with its EBS volume and the files on it.",
+            )
         self.space_name = space_name
         self._domain = domain
         stack = Stack.of(self)

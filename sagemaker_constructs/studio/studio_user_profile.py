@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import jsii
-from aws_cdk import RemovalPolicy, Resource, Tags
+from aws_cdk import Annotations, RemovalPolicy, Resource, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -44,8 +44,12 @@ class StudioUserProfile(Resource):
     so that they hold whether the service merges a profile's app settings with the
     domain's or replaces them.
 
-    The profile is deleted when it is removed from the stack (so is the person's access);
-    the service refuses while the person still has spaces, whose volumes hold their work.
+    The profile is retained when it is removed from the stack or replaced: AWS's
+    DeleteUserProfile documentation says that a deleted profile's user loses access to
+    their EFS volume with its data. Removing a person from the app ends their access all
+    the same (their IAM policies go) and leaves the profile and their home in place for
+    ``sagemaker-retire-studio-user`` (docs/studio.md, "Retiring a person") to copy to
+    the team bucket before it deletes them.
 
     Attributes:
         resource: The L1 ``CfnUserProfile``.
@@ -66,7 +70,7 @@ class StudioUserProfile(Resource):
         execution_role: iam.IRole | None = None,
         custom_images: Sequence[StudioCustomImage] = (),
         tags: Mapping[str, str] | None = None,
-        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """Create the user profile.
 
@@ -79,7 +83,9 @@ class StudioUserProfile(Resource):
             custom_images: Images offered to this person besides the domain's (each must
                 have a version). Default: none.
             tags: Tags for the profile. Default: none.
-            removal_policy: Default: deleted with the stack (see above).
+            removal_policy: What CloudFormation does with the profile when it leaves the
+                stack or is replaced. Default: ``RETAIN``, the profile (and the person's
+                home) stays. Anything else deletes it (a warning at synth).
         """
         super().__init__(scope, id)
         p = Problems(self)
@@ -147,6 +153,12 @@ class StudioUserProfile(Resource):
             user_settings=settings,
         )
         self.resource.apply_removal_policy(removal_policy)
+        if removal_policy != RemovalPolicy.RETAIN:
+            Annotations.of(self).add_warning_v2(
+                "sagemaker-constructs:studio-profile-deleted",
+                "removal_policy is not RETAIN: removing the profile from the stack deletes "
+                "it, and its user loses access to their home on the domain's EFS volume.",
+            )
         for image in images:
             image.attach_to(self.resource)
         if images:

@@ -319,7 +319,8 @@ def notebook_inputs(draw: st.DrawFn) -> tuple[dict, dict, Expectation]:
     if not env["vpc"] and direct is not True:
         expected.bad.add("vpc")
     sgs = env["security_groups"]
-    if sgs and (not env["vpc"] or sgs > 5):
+    # An empty list is rejected too: it would leave the VPC default security group.
+    if sgs is not None and (sgs == 0 or not env["vpc"] or sgs > 5):
         expected.bad.add("security_groups")
 
     default_repo = pick("default_code_repository", oks(None), st.one_of(oks(None), repos))

@@ -19,13 +19,15 @@ from sagemaker_constructs.review.cli import main
 from sagemaker_constructs.review.findings import DATA_LOSS, FAILS, WARNING
 from sagemaker_constructs.setup.notebook_setup import unbundle
 
-SCRIPT = Path(sys.executable).parent / "sagemaker-review"
+# The module, not .venv/bin/sagemaker-review: the console script's shebang may name another
+# checkout's interpreter, which would review with that checkout's code.
+COMMAND = [sys.executable, "-m", "sagemaker_constructs.review.cli"]
 Assemblies = Callable[[str], Path]
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=120, check=False
+        [*COMMAND, *map(str, args)], capture_output=True, text=True, timeout=120, check=False
     )
 
 
@@ -71,27 +73,34 @@ def test_allow_data_loss_exits_0_but_still_reports_it(assembly: Assemblies):
     assert "Acknowledged with `--allow-data-loss`." in result.stdout
 
 
-def test_moving_notebooks_to_other_subnets_replaces_them(assembly: Assemblies):
-    result = review(assembly("base"), assembly("subnets"))
+def test_reordering_notebooks_moves_none_of_them(assembly: Assemblies):
+    result = review(assembly("base"), assembly("reorder"))
+
+    assert result.exit_code == 0
+    assert result.findings == []
+    assert "NotebookInstance" not in result.markdown
+    # Reordering the roles a policy is attached to is no change.
+    assert "DataAccessPolicy" not in result.markdown
+
+
+def test_moving_a_notebook_to_another_subnet_replaces_it(assembly: Assemblies):
+    result = review(assembly("base"), assembly("pin-subnet"))
 
     assert result.exit_code == 3
-    losses = [f for f in result.findings if f.level == DATA_LOSS]
-    assert sorted(f.name for f in losses) == ["fraud-alice", "fraud-bob"]
-    assert all("create-only `SubnetId` changed" in f.message for f in losses)
+    [loss] = [f for f in result.findings if f.level == DATA_LOSS]
+    assert loss.name == "fraud-alice"
+    assert "create-only `SubnetId` changed" in loss.message
     # The subnets are followed through Fn::GetStackOutput into the platform stack.
     security = section(result.markdown, "### 🔒 Security-relevant changes")
     assert (
         "| `sagemaker-team-fraud` | `Notebookalice0A4DC2BE` | `SubnetId` | "
-        "`${sagemaker-platform/NetworkVpcNotebooksSubnet1SubnetBD153770}` | "
-        "`${sagemaker-platform/NetworkVpcNotebooksSubnet2Subnet085579A1}` |"
+        "`${sagemaker-platform/NetworkVpcNotebooksSubnet2Subnet085579A1}` | "
+        "`${sagemaker-platform/NetworkVpcNotebooksSubnet1SubnetBD153770}` |"
     ) in security
     # Same name, new instance: CloudFormation cannot replace a custom-named resource.
-    fails = [f for f in result.findings if f.level == FAILS]
-    assert [f.name for f in fails] == ["fraud-alice", "fraud-bob"]
-    assert "keeps its fixed name `NotebookInstanceName: fraud-alice`" in fails[0].message
-    assert "fraud-carol" not in result.markdown
-    # Reordering the roles a policy is attached to is no change.
-    assert "DataAccessPolicy" not in result.markdown
+    [fail] = [f for f in result.findings if f.level == FAILS]
+    assert "keeps its fixed name `NotebookInstanceName: fraud-alice`" in fail.message
+    assert "fraud-bob" not in result.markdown
 
 
 def test_changing_the_platform_identifier_replaces_the_notebook(assembly: Assemblies):
@@ -166,14 +175,16 @@ def test_lifecycle_script_stored_as_an_asset_is_read_from_the_assembly(assembly:
 
 
 def test_volume_decrease_is_flagged_as_an_update_that_fails(assembly: Assemblies):
-    result = review(assembly("base"), assembly("edits"))
+    result = review(assembly("base"), assembly("shrink"))
 
     [fail] = [f for f in result.findings if f.level == FAILS]
     assert fail.name == "fraud-bob"
     assert "`VolumeSizeInGB` decreases from 50 to 20 GiB" in fail.message
     assert "**WILL FAIL** — `sagemaker-team-fraud` / `NotebookbobB355AE95`" in result.markdown
     assert "1 update that will fail" in result.markdown
-    assert result.exit_code == 0  # it fails and rolls back: nothing is lost
+    # It fails and rolls back: nothing is lost, but the change cannot deploy.
+    assert result.exit_code == 4
+    assert review(assembly("base"), assembly("shrink"), allow_failures=True).exit_code == 0
 
 
 def test_added_iam_statement_is_listed_with_its_actions(assembly: Assemblies):
@@ -304,3 +315,15 @@ def test_report_written_to_a_file_too(assembly: Assemblies, tmp_path: Path, caps
     out = tmp_path / "review.md"
     assert main([str(assembly("base")), str(assembly("edits")), "--output", str(out)]) == 0
     assert out.read_text() == capsys.readouterr().out
+
+
+def test_an_update_that_will_fail_exits_4_unless_allowed(assembly: Assemblies):
+    failing = run_cli(assembly("base"), assembly("shrink"))
+    allowed = run_cli(assembly("base"), assembly("shrink"), "--allow-failures")
+
+    assert failing.returncode == 4, failing.stderr
+    assert "updates that will fail found (exit code 4)" in failing.stderr
+    assert allowed.returncode == 0, allowed.stderr
+    assert "Allowed with `--allow-failures`." in allowed.stdout
+    # Data loss keeps exit code 3 whatever --allow-failures says.
+    assert run_cli(assembly("base"), assembly("platform"), "--allow-failures").returncode == 3

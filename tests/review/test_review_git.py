@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(sys.executable).parent / "sagemaker-review"
-
 APP = """
 import json, os, pathlib
 context = json.loads(os.environ["CDK_CONTEXT_JSON"])
@@ -66,7 +64,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str, str]
 
 def run(repo: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(SCRIPT), "--repo", str(repo), *args],
+        [sys.executable, "-m", "sagemaker_constructs.review.cli", "--repo", str(repo), *args],
         capture_output=True,
         text=True,
         timeout=120,
