@@ -23,3 +23,9 @@ if [ -z "${SMC_CW_STREAM_PREFIX:-}" ]; then
 fi
 export NOTEBOOK_USER SAGEMAKER_DIR ANACONDA_DIR SMC_SYSTEM_PYTHON SMC_METADATA_FILE
 export SMC_WORK_DIR SMC_LOG_DIR SMC_CW_LOG_GROUP SMC_CW_STREAM_PREFIX
+# AWS does not say which user runs a Studio lifecycle script (docs/studio.md). Run as root,
+# the folders on the volume that the user's own steps write to must still be the user's.
+if [ "$(id -u)" -eq 0 ]; then
+  mkdir -p "${SMC_LOG_DIR}"
+  chown "${NOTEBOOK_USER}" "${SAGEMAKER_DIR}/.sagemaker-constructs" "${SMC_LOG_DIR}" 2> /dev/null || true
+fi

@@ -94,7 +94,12 @@ os.replace(path + ".tmp", path)
 PY
   )
   if [ "$(id -u)" -eq 0 ]; then
-    chown "${NOTEBOOK_USER}" "$2"
+    # The file and the folders made for it, up to the home (e.g. ~/.config/pip).
+    local path="$2"
+    while [ "${path}" != "${SAGEMAKER_DIR}" ] && [ "${path}" != / ]; do
+      chown "${NOTEBOOK_USER}" "${path}"
+      path="$(dirname "${path}")"
+    done
   fi
 }
 

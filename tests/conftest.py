@@ -89,6 +89,7 @@ SLOW_PATHS = (
     "tests/deploy/",
     "tests/lifecycle/test_host.py",
     "tests/lifecycle/test_autostop.py",
+    "tests/lifecycle/test_studio_host.py",
     "tests/review/",
     "tests/test_consumer.py",
     "tests/test_checkov.py",

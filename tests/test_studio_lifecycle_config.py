@@ -135,13 +135,18 @@ def test_setup_is_composed_for_the_studio_host():
         "connectivity_check.sh",
         "studio_install_packages.sh",
         "detached.sh",
+        "cw_tee.py",  # detached steps log to the Studio log group
     }
     host = unbundle(text)["studio_host.sh"]
     assert "NOTEBOOK_USER:=sagemaker-user" in host and "SAGEMAKER_DIR:=/home/sagemaker-user" in host
     assert "smc_run_step package-index foreground false" in text
     assert "smc_run_step connectivity-check foreground true" in text
     assert "smc_run_step packages-python3 detached true" in text
-    assert 'export SMC_ENV_DIR="${ANACONDA_DIR}"' in text
+    # Packages go to an environment on the volume, never into the image's (/opt/conda).
+    assert 'export SMC_ENV_DIR="${SAGEMAKER_DIR}/.sagemaker-constructs/envs/python3"' in text
+    assert 'export SMC_BASE_PYTHON="${ANACONDA_DIR}/bin/python"' in text
+    assert "export SMC_KERNEL_NAME=python3-packages" in text
+    assert "SMC_CW_LOG_GROUP:=/aws/sagemaker/studio" in host
     assert "smc_run_step motd foreground false" in text
     assert "sudo" not in text  # the app runs as its user
 
@@ -225,6 +230,17 @@ def test_steps_studio_does_not_run_say_what_to_use_instead():
         "lifecycle configuration runs at every app start; use on_start)",
         "  - setup.steps[4] (packages:python3).pip_packages[0]: got 'pandas'; allowed: a pinned "
         "pip requirement, name==version (e.g. pandas==2.2.3)",
+    ]
+
+
+def test_conda_packages_belong_in_a_custom_image():
+    setup = StudioSetup([PackageInstall(kernel="python3", conda_packages=["polars=1.9.0"])])
+    with pytest.raises(ConstructValidationError) as err:
+        StudioLifecycleConfig(new_stack(), "LC", setup=setup)
+    assert str(err.value).splitlines()[1:] == [
+        "  - setup.steps[0] (packages:python3).conda_packages: got ['polars=1.9.0']; allowed: "
+        "none in Studio: pip_packages go to a persistent environment on the space's volume; "
+        "conda packages belong in a custom image (StudioCustomImage)"
     ]
 
 

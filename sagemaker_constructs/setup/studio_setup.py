@@ -7,7 +7,9 @@ tested fragments and step runner, with the Studio host layout (``lifecycle_scrip
 studio_host.sh``): the app runs as ``sagemaker-user`` with its home, the space's volume,
 at ``/home/sagemaker-user``. A Studio lifecycle configuration runs at every app start and
 has no on-create phase. Anything slow runs detached, so a start never hits the 5-minute
-limit.
+limit. Packages never go into the image's environment, which the server runs in: they
+go to a persistent environment on the volume, registered as a kernel (see
+``lifecycle_scripts/studio_install_packages.sh`` and docs/studio.md).
 
 Steps that do not apply are rejected with what to use instead: a conda environment
 belongs in a custom image (:class:`~sagemaker_constructs.StudioCustomImage`), and idle

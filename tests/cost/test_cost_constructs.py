@@ -133,6 +133,28 @@ def test_alert_topic_is_encrypted_and_the_alarm_notifies_it():
     )
 
 
+def test_studio_failures_count_into_the_same_alarm_when_asked():
+    stack = new_stack()
+    plain = alerts(stack)
+    assert plain.studio_metric_filter is None
+    Template.from_stack(stack).resource_count_is("AWS::Logs::MetricFilter", 1)
+
+    stack = new_stack()
+    with_studio = alerts(stack, studio_log_group_name="/aws/sagemaker/studio")
+    template = Template.from_stack(stack)
+    filters = template.find_resources("AWS::Logs::MetricFilter")
+    assert len(filters) == 2 and with_studio.studio_metric_filter is not None
+    by_group = {f["Properties"]["LogGroupName"]: f["Properties"] for f in filters.values()}
+    assert set(by_group) == {"/aws/sagemaker/NotebookInstances", "/aws/sagemaker/studio"}
+    notebook, studio = by_group.values()
+    # The same line into the same metric: one alarm covers both.
+    assert studio["FilterPattern"] == notebook["FilterPattern"] == '"FAILED with exit code"'
+    assert studio["MetricTransformations"] == notebook["MetricTransformations"]
+    template.resource_count_is("AWS::CloudWatch::Alarm", 1)
+    (alarm,) = template.find_resources("AWS::CloudWatch::Alarm").values()
+    assert "/aws/sagemaker/studio" in alarm["Properties"]["AlarmDescription"]
+
+
 def test_bad_email_is_rejected():
     stack = new_stack()
     with pytest.raises(ConstructValidationError, match=r"email_subscriptions\[1\]: got 'nobody'"):

@@ -445,8 +445,9 @@ class StudioHost:
             check=False,
         )
 
-    def start(self, script: str, env: dict[str, str] | None = None) -> Run:
-        """Start the app: run the script as the user, forward its output, wait for detached steps."""
+    def start(self, script: str, env: dict[str, str] | None = None, as_root: bool = False) -> Run:
+        """Start the app: run the script as the user (or root), forward its output, wait for
+        detached steps (run as root, their processes are root's: waited for by their logs)."""
         phase_match = _PHASE.search(script)
         phase = phase_match.group(1) if phase_match else "studio"
         path = self.root / "lifecycle-config.sh"
@@ -455,10 +456,12 @@ class StudioHost:
         logs_dir = self.home / ".sagemaker-constructs" / "logs"
         sizes = {p: p.stat().st_size for p in logs_dir.glob("*.log")} if logs_dir.is_dir() else {}
         started = time.monotonic()
+        who = [] if as_root else ["runuser", "-u", USER, "--"]
+        values = {**self.env(phase), **(env or {})}
+        if as_root:
+            values.update(HOME="/root", USER="root", LOGNAME="root")
         result = subprocess.run(
-            ["runuser", "-u", USER, "--", "env", "-i"]
-            + [f"{k}={v}" for k, v in {**self.env(phase), **(env or {})}.items()]
-            + ["bash", str(path)],
+            [*who, "env", "-i"] + [f"{k}={v}" for k, v in values.items()] + ["bash", str(path)],
             cwd=self.home,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -205,6 +205,21 @@ def test_pip_in_the_kernel_installs_into_its_environment(host, mirror, studio_sc
     assert output.strip() == str(host.home / ENV_DIR / "bin" / "pip"), output
 
 
+def test_run_as_root_the_volume_still_gets_only_the_users_files(host, mirror, studio_scripts):
+    # AWS does not say who runs a Studio script; as root, the fragments switch to the user.
+    run = host.start(studio_scripts["JupyterLab"], as_root=True)
+    assert run.returncode == 0, run.output
+    assert all("done" in log for log in run.detached.values()), run.detached
+    logs = host.home / ".sagemaker-constructs" / "logs"
+    root_owned = [p for p in [host.home, *host.home.rglob("*")] if p.lstat().st_uid == 0]
+    # Only the detached steps' log files (written by the runner, as root) are root's, in a
+    # folder of the user, who can therefore remove them; everything the steps made is hers.
+    assert root_owned and all(p.parent == logs for p in root_owned), root_owned
+    assert logs.stat().st_uid == host.user.pw_uid
+    code = f"import {module_of(STUDIO_PACKAGES[0])}; print('ok')"
+    assert "ok" in in_kernel(host, code)
+
+
 def test_code_editor_script_runs_too(moto, mirror, studio_scripts):
     moto.reset()
     host = StudioHost(moto, mirror, app_type="CodeEditor")
