@@ -11,6 +11,10 @@ That registers the fixtures once for the whole run, so every module shares one m
 * ``jupyter_tls`` (module): the same over https://localhost with a self-signed certificate.
 * ``clean_jupyter`` (function): ``jupyter``, with every kernel and terminal removed before and
   after the test.
+* ``package_servers`` (session): the test packages (:data:`TEST_PACKAGES`) as wheels and as a
+  conda channel, built once, served on 127.0.0.1: a PEP 503 index, the CodeArtifact stand-in
+  (repository :data:`CODEARTIFACT` of the harness's account) and the channel
+  (``tests.lifecycle.harness.PackageServers``).
 
 Nothing here reaches beyond 127.0.0.1/localhost; every wait is bounded.
 """
@@ -20,10 +24,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -33,6 +39,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from tests.lifecycle.harness import ACCOUNT, Package, PackageServers
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -209,6 +217,43 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
 def aws(moto_server: MotoServer) -> MotoServer:
     moto_server.reset()
     return moto_server
+
+
+# --- package sources ---------------------------------------------------------------------------
+
+#: Every package a lifecycle test installs: the tests' own, and the example app's pins
+#: (config/teams.yaml) with the module each imports as. None is in this .venv.
+TEST_PACKAGES = [
+    Package("smc-tinypkg", "1.0.0", "smc_tinypkg"),
+    Package("smc-otherpkg", "2.0.0", "smc_otherpkg"),
+    Package("smc-kernelpkg", "1.0.0", "smc_kernelpkg"),
+    Package("smc-plainpkg", "1.0.0", "smc_plainpkg"),
+    Package("smc-refreshpkg", "1.0.0", "smc_refreshpkg"),
+    Package("numpy", "1.26.4", "numpy", wheel=False, conda=True),
+    Package("scipy", "1.13.1", "scipy", wheel=False, conda=True),
+    Package("pandas", "2.2.3", "pandas"),
+    Package("scikit-learn", "1.5.2", "sklearn"),
+    Package("xgboost", "2.1.3", "xgboost"),
+    Package("prophet", "1.1.6", "prophet"),
+    Package("statsmodels", "0.14.4", "statsmodels"),
+    Package("torch", "2.5.1", "torch"),
+    Package("torchvision", "0.20.1", "torchvision"),
+]
+#: The CodeArtifact (domain, repository) the stand-in serves, as the example app's mirror.
+CODEARTIFACT = ("sagemaker-platform", "pypi")
+
+
+@pytest.fixture(scope="session")
+def package_servers() -> Iterator[PackageServers]:
+    directory = Path(tempfile.mkdtemp(prefix="smc-packages-"))
+    servers = PackageServers(directory, TEST_PACKAGES)
+    servers.add_repository(CODEARTIFACT[0], ACCOUNT, CODEARTIFACT[1])
+    servers.add_repository("ml", ACCOUNT, "pypi")
+    try:
+        yield servers
+    finally:
+        servers.close()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 # --- Jupyter -----------------------------------------------------------------------------------
