@@ -8,11 +8,10 @@
 #   SMC_CODEARTIFACT_DOMAIN      CodeArtifact domain (owner: this notebook's account)
 #   SMC_CODEARTIFACT_REPOSITORY  CodeArtifact repository
 #   SMC_CONDA_CHANNEL            a conda channel URL (https:// or file://)
-#   SMC_TOKEN_REFRESH_HOURS      CodeArtifact: hours between token refreshes (default 6)
 #   SMC_REFRESH_ONLY             1: only renew the CodeArtifact token in pip.conf (the timer)
 # CodeArtifact tokens are fetched with the notebook's role through the VPC endpoints and
 # last at most 12 hours: a systemd timer (AL2023 has no cron) fetches a new one every
-# SMC_TOKEN_REFRESH_HOURS while the notebook runs, and each start fetches one.
+# 6 hours while the notebook runs, and each start fetches one.
 set -euo pipefail
 
 : "${NOTEBOOK_USER:=ec2-user}"
@@ -23,13 +22,11 @@ set -euo pipefail
 : "${SMC_CODEARTIFACT_DOMAIN:=}"
 : "${SMC_CODEARTIFACT_REPOSITORY:=}"
 : "${SMC_CONDA_CHANNEL:=}"
-: "${SMC_TOKEN_REFRESH_HOURS:=6}"
 : "${SMC_REFRESH_ONLY:=0}"
 : "${SYSTEMD_DIR:=/etc/systemd/system}"
 
 index_url=""
 if [ -n "${SMC_CODEARTIFACT_DOMAIN}" ]; then
-  described="CodeArtifact ${SMC_CODEARTIFACT_DOMAIN}/${SMC_CODEARTIFACT_REPOSITORY}"
   index_url="$("${SMC_SYSTEM_PYTHON}" - "${SMC_METADATA_FILE}" "${SMC_CODEARTIFACT_DOMAIN}" \
     "${SMC_CODEARTIFACT_REPOSITORY}" << 'PY'
 import json
@@ -53,10 +50,9 @@ print(scheme + "://aws:" + token + "@" + rest.rstrip("/") + "/simple/")
 PY
   )"
 elif [ -n "${SMC_PIP_INDEX_URL}" ]; then
-  described="${SMC_PIP_INDEX_URL}"
   index_url="${SMC_PIP_INDEX_URL}"
 elif [ -z "${SMC_CONDA_CHANNEL}" ]; then
-  echo "SMC_PIP_INDEX_URL, SMC_CODEARTIFACT_DOMAIN or SMC_CONDA_CHANNEL is required" >&2
+  echo "no package source given" >&2
   exit 2
 fi
 
@@ -66,43 +62,28 @@ fi
 merged() {
   "${SMC_SYSTEM_PYTHON}" - "$@" << 'PY'
 import configparser
-import io
 import os
 import sys
 
 kind, path = sys.argv[1:3]
 value = os.environ["SMC_VALUE"]
-text = ""
-if os.path.isfile(path):
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
+text = open(path).read() if os.path.isfile(path) else ""
 if kind == "pip":
     config = configparser.RawConfigParser()
-    config.read_string(text, source=path)
+    config.read_string(text)
     if not config.has_section("global"):
         config.add_section("global")
     config.set("global", "index-url", value)
-    out = io.StringIO()
-    config.write(out)
-    sys.stdout.write(out.getvalue())
+    config.write(sys.stdout)
     sys.exit(0)
-try:
-    import yaml
-except ImportError:  # keep every top-level block but channels, as text
-    kept, skipping = [], False
-    for line in text.splitlines():
-        if line and not line[0].isspace() and not line.startswith("-"):
-            skipping = line.split(":", 1)[0].strip() == "channels"
-        if not skipping:
-            kept.append(line)
-    sys.stdout.write("".join(f"{line}\n" for line in kept if line.strip()))
-    sys.stdout.write(f"channels:\n  - {value}\n")
-    sys.exit(0)
-settings = yaml.safe_load(text) if text.strip() else {}
-if not isinstance(settings, dict):
-    sys.exit(f"{path} is not a mapping of settings; not changed")
-settings["channels"] = [value]
-sys.stdout.write(yaml.safe_dump(settings, default_flow_style=False, sort_keys=False))
+# conda: every top-level block but channels kept as text (no YAML parser needed)
+kept, skip = [], False
+for line in text.splitlines():
+    if line[:1] not in ("", " ", "\t", "-", "#"):
+        skip = line.split(":", 1)[0].strip() == "channels"
+    if not skip and line.strip():
+        kept.append(line)
+sys.stdout.write("".join(f"{line}\n" for line in kept) + f"channels:\n  - {value}\n")
 PY
 }
 
@@ -110,7 +91,7 @@ if [ -n "${index_url}" ]; then
   pip_conf="${NOTEBOOK_HOME}/.config/pip/pip.conf"
   content="$(SMC_VALUE="${index_url}" merged pip "${pip_conf}")"
   printf '%s\n' "${content}" | smc_write_as_user "${pip_conf}" 600
-  echo "pip: every kernel of ${NOTEBOOK_USER} installs from ${described}"
+  echo "pip: every kernel installs from ${SMC_PIP_INDEX_URL:-CodeArtifact ${SMC_CODEARTIFACT_DOMAIN}}"
 fi
 [ "${SMC_REFRESH_ONLY}" = 1 ] && exit 0
 
@@ -118,38 +99,31 @@ if [ -n "${SMC_CONDA_CHANNEL}" ]; then
   condarc="${NOTEBOOK_HOME}/.condarc"
   content="$(SMC_VALUE="${SMC_CONDA_CHANNEL}" merged conda "${condarc}")"
   printf '%s\n' "${content}" | smc_write_as_user "${condarc}" 600
-  echo "conda: every environment of ${NOTEBOOK_USER} uses ${SMC_CONDA_CHANNEL}"
+  echo "conda: every environment uses ${SMC_CONDA_CHANNEL}"
 fi
 
 if [ -n "${SMC_CODEARTIFACT_DOMAIN}" ] && command -v systemctl > /dev/null 2>&1; then
   unit=sagemaker-constructs-codeartifact-token
-  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  here="${SMC_WORK_DIR}/fragments"
   mkdir -p "${SYSTEMD_DIR}"
   cat > "${SYSTEMD_DIR}/${unit}.service" << EOF
-[Unit]
-Description=Renew the CodeArtifact token in ${NOTEBOOK_HOME}/.config/pip/pip.conf
-
 [Service]
 Type=oneshot
-Environment=NOTEBOOK_USER=${NOTEBOOK_USER} NOTEBOOK_HOME=${NOTEBOOK_HOME} SMC_REFRESH_ONLY=1
-Environment=SMC_METADATA_FILE=${SMC_METADATA_FILE} SMC_SYSTEM_PYTHON=${SMC_SYSTEM_PYTHON}
-Environment=SMC_CODEARTIFACT_DOMAIN=${SMC_CODEARTIFACT_DOMAIN}
+Environment=SMC_REFRESH_ONLY=1 SMC_CODEARTIFACT_DOMAIN=${SMC_CODEARTIFACT_DOMAIN}
 Environment=SMC_CODEARTIFACT_REPOSITORY=${SMC_CODEARTIFACT_REPOSITORY}
-ExecStart=/bin/bash -c '. ${here}/host.sh && exec /bin/bash ${here}/package_index.sh'
+Environment=SMC_METADATA_FILE=${SMC_METADATA_FILE} SMC_SYSTEM_PYTHON=${SMC_SYSTEM_PYTHON}
+Environment=NOTEBOOK_USER=${NOTEBOOK_USER} NOTEBOOK_HOME=${NOTEBOOK_HOME}
+ExecStart=/bin/bash -c '. ${here}/host.sh && exec bash ${here}/package_index.sh'
 EOF
   cat > "${SYSTEMD_DIR}/${unit}.timer" << EOF
-[Unit]
-Description=Renew the CodeArtifact token every ${SMC_TOKEN_REFRESH_HOURS} hours (it lasts 12)
-
 [Timer]
-OnActiveSec=${SMC_TOKEN_REFRESH_HOURS}h
-OnUnitActiveSec=${SMC_TOKEN_REFRESH_HOURS}h
-
+OnActiveSec=6h
+OnUnitActiveSec=6h
 [Install]
 WantedBy=timers.target
 EOF
-  chmod 0644 "${SYSTEMD_DIR}/${unit}.service" "${SYSTEMD_DIR}/${unit}.timer"
+  chmod 0644 "${SYSTEMD_DIR}/${unit}".*
   systemctl daemon-reload
   systemctl enable --now "${unit}.timer"
-  echo "pip: the CodeArtifact token is renewed every ${SMC_TOKEN_REFRESH_HOURS} h (${unit}.timer)"
+  echo "pip: ${unit}.timer renews the token every 6 h"
 fi

@@ -28,13 +28,14 @@ _FETCH_AND_RUN = """#!/bin/bash
 # is stored as an S3 asset; this fetches it through the VPC's S3 endpoint and runs it.
 set -euo pipefail
 python="${{SMC_SYSTEM_PYTHON:-/home/ec2-user/anaconda3/envs/JupyterSystemEnv/bin/python}}"
-script="/var/tmp/sagemaker-constructs/{phase}-full.sh"
+script="${{SMC_WORK_DIR:-/var/tmp/sagemaker-constructs/{phase}}}-full.sh"
+metadata="${{SMC_METADATA_FILE:-/opt/ml/metadata/resource-metadata.json}}"
 mkdir -p "$(dirname "$script")"
-"$python" - "{bucket}" "{key}" "$script" << 'PY'
+"$python" - "{bucket}" "{key}" "$script" "$metadata" << 'PY'
 import json, sys
 import boto3
-bucket, key, target = sys.argv[1:4]
-with open("/opt/ml/metadata/resource-metadata.json") as fh:
+bucket, key, target, metadata = sys.argv[1:5]
+with open(metadata) as fh:
     region = json.load(fh)["ResourceArn"].split(":")[3]
 boto3.client("s3", region_name=region).download_file(bucket, key, target)
 PY

@@ -39,8 +39,8 @@ home, owned by ec2-user (only the login shell's working directory is the real ho
 ``.bash_profile`` is part of the simulated image (:data:`OFFLINE_PROFILE`, made again by
 ``stop()``) and is the network of an isolated subnet: every connection beyond
 127.0.0.1/localhost goes to a closed port (``http(s)_proxy``), so pip cannot fall back on
-pypi.org and conda cannot reach anaconda.org. The root scripts get no proxy: their AWS calls
-go to 127.0.0.1 anyway. A side effect of the real sudo that the tests caught: ``sudo -i``
+pypi.org and conda cannot reach anaconda.org. The root scripts get the same proxy: their AWS
+calls go to 127.0.0.1 and are let through, everything else is cut off the same way. A side effect of the real sudo that the tests caught: ``sudo -i``
 passes the command through the login shell leaving ``$`` unescaped, so the fragments hand
 their inline scripts to ``bash -s`` on stdin (host.sh, ``smc_as_user``).
 
@@ -129,6 +129,8 @@ USER_COMMAND_TIMEOUT = 120.0
 
 _STARTED = re.compile(r"step (\S+): started in the background; progress in (\S+)")
 _PHASE = re.compile(r"^export SMC_PHASE=(\S+)$", re.M)
+#: The loader of a script stored as an S3 asset names the phase in its target file.
+_LOADER_PHASE = re.compile(r"/var/tmp/sagemaker-constructs/([a-z-]+)\}-full\.sh")
 
 #: The simulated home's ``.bash_profile`` (part of the image; ``sudo -i HOME=...`` reads it):
 #: ec2-user has no way out but 127.0.0.1.
@@ -138,6 +140,8 @@ OFFLINE_PROFILE = f"""\
 # subnet without a NAT; local servers stay reachable.
 export http_proxy={NOWHERE} https_proxy={NOWHERE} HTTP_PROXY={NOWHERE} HTTPS_PROXY={NOWHERE}
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+# A refused connection fails at once (pip would retry it 5 times with back-off).
+export PIP_RETRIES=0
 """
 
 
@@ -333,6 +337,28 @@ class Package:
     module: str
     wheel: bool = True
     conda: bool = False
+
+
+#: Every package a lifecycle test installs: the tests' own, and the example app's pins
+#: (config/teams.yaml) with the module each imports as. None is in this .venv.
+TEST_PACKAGES = [
+    Package("smc-tinypkg", "1.0.0", "smc_tinypkg"),
+    Package("smc-otherpkg", "2.0.0", "smc_otherpkg"),
+    Package("smc-kernelpkg", "1.0.0", "smc_kernelpkg"),
+    Package("smc-plainpkg", "1.0.0", "smc_plainpkg"),
+    Package("smc-refreshpkg", "1.0.0", "smc_refreshpkg"),
+    Package("numpy", "1.26.4", "numpy", wheel=False, conda=True),
+    Package("scipy", "1.13.1", "scipy", wheel=False, conda=True),
+    Package("pandas", "2.2.3", "pandas"),
+    Package("scikit-learn", "1.5.2", "sklearn"),
+    Package("xgboost", "2.1.3", "xgboost"),
+    Package("prophet", "1.1.6", "prophet"),
+    Package("statsmodels", "0.14.4", "statsmodels"),
+    Package("torch", "2.5.1", "torch"),
+    Package("torchvision", "0.20.1", "torchvision"),
+]
+#: The CodeArtifact (domain, repository) the stand-in serves, as the example app's mirror.
+CODEARTIFACT = ("sagemaker-platform", "pypi")
 
 
 # --- local servers ---------------------------------------------------------------------
@@ -888,6 +914,9 @@ class Host:
             "AWS_ENDPOINT_URL_CODEARTIFACT": self.packages.codeartifact.url.rstrip("/")
             if self.packages
             else NOWHERE,
+            # The network of an isolated subnet for root too (see OFFLINE_PROFILE).
+            "http_proxy": NOWHERE,
+            "https_proxy": NOWHERE,
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
         }
@@ -901,7 +930,7 @@ class Host:
         Returns when the script does; its detached steps go on (see :meth:`wait`).
         """
         assert script is not None, "no script to run"
-        match = _PHASE.search(script)
+        match = _PHASE.search(script) or _LOADER_PHASE.search(script)
         phase = match.group(1) if match else "lifecycle"
         self._runs += 1
         path = self.scripts_dir / f"{self._runs:02d}-{phase}.sh"

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lifecycle.harness import ACCOUNT, Package, PackageServers
+from tests.lifecycle.harness import ACCOUNT, CODEARTIFACT, TEST_PACKAGES, PackageServers
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -220,27 +220,6 @@ def aws(moto_server: MotoServer) -> MotoServer:
 
 
 # --- package sources ---------------------------------------------------------------------------
-
-#: Every package a lifecycle test installs: the tests' own, and the example app's pins
-#: (config/teams.yaml) with the module each imports as. None is in this .venv.
-TEST_PACKAGES = [
-    Package("smc-tinypkg", "1.0.0", "smc_tinypkg"),
-    Package("smc-otherpkg", "2.0.0", "smc_otherpkg"),
-    Package("smc-kernelpkg", "1.0.0", "smc_kernelpkg"),
-    Package("smc-plainpkg", "1.0.0", "smc_plainpkg"),
-    Package("smc-refreshpkg", "1.0.0", "smc_refreshpkg"),
-    Package("numpy", "1.26.4", "numpy", wheel=False, conda=True),
-    Package("scipy", "1.13.1", "scipy", wheel=False, conda=True),
-    Package("pandas", "2.2.3", "pandas"),
-    Package("scikit-learn", "1.5.2", "sklearn"),
-    Package("xgboost", "2.1.3", "xgboost"),
-    Package("prophet", "1.1.6", "prophet"),
-    Package("statsmodels", "0.14.4", "statsmodels"),
-    Package("torch", "2.5.1", "torch"),
-    Package("torchvision", "0.20.1", "torchvision"),
-]
-#: The CodeArtifact (domain, repository) the stand-in serves, as the example app's mirror.
-CODEARTIFACT = ("sagemaker-platform", "pypi")
 
 
 @pytest.fixture(scope="session")
