@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Final
 
@@ -20,11 +19,11 @@ from sagemaker_constructs.setup.notebook_setup import (
     S3_PREFIX_ALLOWED,
     CondaChannelS3,
     PackageIndex,
+    bucket_name_ok,
+    s3_prefix_ok,
 )
 
 DEFAULT_BUCKET_NAME: Final = "sagemaker-conda-channel-{account}-{region}"
-_PREFIX: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}(?<!/)")
-_BUCKET: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 class CondaChannel(Construct):
@@ -88,12 +87,11 @@ class CondaChannel(Construct):
         """
         super().__init__(scope, id)
         p = Problems(self)
-        p.pattern("prefix", prefix, _PREFIX, S3_PREFIX_ALLOWED, required=True)
+        if not s3_prefix_ok(prefix):
+            p.add("prefix", prefix, S3_PREFIX_ALLOWED)
         if bucket is None:
-            sample = bucket_name.replace("{account}", "123456789012").replace(
-                "{region}", "eu-central-1"
-            )
-            p.pattern("bucket_name", sample, _BUCKET, BUCKET_ALLOWED)
+            if not bucket_name_ok(bucket_name):
+                p.add("bucket_name", bucket_name, BUCKET_ALLOWED)
         elif Token.is_unresolved(bucket.bucket_name):
             p.add(
                 "bucket",

@@ -302,6 +302,13 @@ class NotebookLifecycleConfig(Resource):
                     resources=[f"{bucket_arn}/{channel.prefix}/*"],
                 )
             )
+            if notebook.policy is not None:
+                acknowledge_wildcard_resource(
+                    notebook.policy,
+                    f"{bucket_arn}/{channel.prefix}/*",
+                    "Read-only on the conda channel's prefix: the package files it holds are "
+                    "named by the channel's index, not known at synth time.",
+                )
             if channel.key_arn is not None:
                 notebook.add_to_role_policy(
                     iam.PolicyStatement(

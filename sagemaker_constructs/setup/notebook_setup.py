@@ -199,12 +199,18 @@ class CondaChannelS3:
             (objects encrypted with S3-managed keys).
         local_dir: Where the host keeps its copy. Default:
             ``/var/tmp/sagemaker-constructs/conda-channel``.
+        on_every_start: Copy the channel (detached) on every start too, so that conda in
+            terminals has it after a restart (a stop resets the home directory and
+            ``/var/tmp``). Default: copied on create (before the environments are made)
+            and on a start only before conda installs into built-in environments; the
+            on-start script stays smaller.
     """
 
     bucket_name: str
     prefix: str = "conda-channel"
     key_arn: str | None = None
     local_dir: str = "/var/tmp/sagemaker-constructs/conda-channel"
+    on_every_start: bool = False
 
     def bucket_for(self, account: str, region: str) -> str:
         """The bucket's name in ``account`` and ``region`` (tokens allowed)."""
@@ -339,6 +345,46 @@ class _StepList:
 
     def step_problems(self) -> list[tuple[int, str, object, str]]:
         raise NotImplementedError
+
+    #: Whether the composed scripts fetch a PackageIndex's ``conda_channel_s3``.
+    renders_conda_channel_s3: bool = True
+
+    # -- package sources --
+
+    def missing_sources(self) -> list[tuple[int, str, str]]:
+        """Installing steps whose kind of package has no source in this setup.
+
+        Each as (step index, kind, what the step installs of that kind); kind is ``pip``
+        or ``conda``. Without direct internet access these steps cannot install anything.
+        """
+        index = next((s for s in self.steps if isinstance(s, PackageIndex)), None)
+        channel_s3 = index is not None and index.conda_channel_s3 is not None
+        have = {
+            "pip": index is not None and index.has_pip,
+            "conda": index is not None
+            and (bool(index.conda_channel) or (channel_s3 and self.renders_conda_channel_s3)),
+        }
+        return [
+            (i, kind, what)
+            for i, step in enumerate(self.steps)
+            for kind, what in package_kinds(step)
+            if not have[kind]
+        ]
+
+    def source_problems(self) -> list[tuple[str, object, str]]:
+        """:meth:`missing_sources` as problems (field, value, allowed), one per step and kind.
+
+        For a notebook without direct internet access (the default); the constructs
+        check it where a setup meets its notebook.
+        """
+        return [
+            (
+                f"steps[{i}] ({_label(self.steps[i])})",
+                f"{kind} packages ({what}) with no {kind} source and no direct internet",
+                SOURCE_FIX[kind](self.steps[i]),
+            )
+            for i, kind, what in self.missing_sources()
+        ]
 
 
 class NotebookSetup(_StepList):
@@ -520,41 +566,6 @@ class NotebookSetup(_StepList):
                 optional_text(i, "conda_channel", step.conda_channel, _HTTPS_URL, "an https:// URL")
         return found
 
-    # -- package sources --
-
-    def missing_sources(self) -> list[tuple[int, str, str]]:
-        """Installing steps whose kind of package has no source in this setup.
-
-        Each as (step index, kind, what the step installs of that kind); kind is ``pip``
-        or ``conda``. Without direct internet access these steps cannot install anything.
-        """
-        index = self.package_index
-        have = {
-            "pip": index is not None and index.has_pip,
-            "conda": index is not None and index.has_conda,
-        }
-        return [
-            (i, kind, what)
-            for i, step in enumerate(self.steps)
-            for kind, what in package_kinds(step)
-            if not have[kind]
-        ]
-
-    def source_problems(self) -> list[tuple[str, object, str]]:
-        """:meth:`missing_sources` as problems (field, value, allowed), one per step and kind.
-
-        For a notebook without direct internet access (the default); the constructs
-        check it where a setup meets its notebook.
-        """
-        return [
-            (
-                f"steps[{i}] ({_label(self.steps[i])})",
-                f"{kind} packages ({what}) with no {kind} source and no direct internet",
-                SOURCE_FIX[kind](self.steps[i]),
-            )
-            for i, kind, what in self.missing_sources()
-        ]
-
     # -- queries used by the constructs --
 
     @property
@@ -628,7 +639,10 @@ class NotebookSetup(_StepList):
             if self._conda_channel_call(script) and any(s.conda_packages for s in installs):
                 body = self._conda_channel_call(script) + body
             script.add("packages", "detached", all(s.optional for s in installs), body)
-        if "conda_channel_s3.py" not in "".join(b for *_, b in script.steps):
+        index = self.package_index
+        channel = index.conda_channel_s3 if index is not None else None
+        fetched = "conda_channel_s3.py" in "".join(b for *_, b in script.steps)
+        if channel is not None and channel.on_every_start and not fetched:
             self._add_conda_channel(script)
         self._add_custom(script, "on_start")
         stop = self.idle_auto_stop
@@ -880,6 +894,19 @@ SOURCE_FIX: Final[dict[str, Callable[[object], str]]] = {
     "pip": _pip_fix,
     "conda": lambda step: _conda_fix(step) + ", or a notebook with direct internet access",
 }
+
+
+def bucket_name_ok(name: object) -> bool:
+    """Whether ``name`` is an S3 bucket name, with ``{account}``/``{region}`` placeholders."""
+    if not isinstance(name, str):
+        return False
+    sample = name.replace("{account}", "123456789012").replace("{region}", "eu-central-1")
+    return _BUCKET_NAME.fullmatch(sample) is not None
+
+
+def s3_prefix_ok(prefix: object) -> bool:
+    """Whether ``prefix`` is a channel's key prefix (no leading or trailing ``/``)."""
+    return _matches(_S3_PREFIX, prefix)
 
 
 def _sample_bucket(channel: CondaChannelS3) -> object:
