@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from sagemaker_constructs import (
+    CondaChannelS3,
     ConstructValidationError,
     LifecycleScript,
     NotebookInstance,
@@ -84,6 +85,7 @@ class TeamStack(Stack):
         team: Team,
         network: NotebookNetwork,
         package_mirror: PackageMirrorSettings | None = None,
+        conda_channel: CondaChannelS3 | None = None,
         guardrails: Guardrails | None = None,
         person_access: PersonAccessSettings | None = None,
         access_logs_bucket: s3.IBucket,
@@ -181,7 +183,7 @@ class TeamStack(Stack):
         )
 
         if team.setup is not None:
-            scripts = {"setup": team.setup.notebook_setup(package_mirror)}
+            scripts = {"setup": team.setup.notebook_setup(package_mirror, conda_channel)}
         else:
             scripts = {
                 "on_start": LifecycleScript.from_text(lifecycle_scripts.read("register_kernels.sh"))
