@@ -83,8 +83,11 @@ def merged_condarc(existing: str, channel_url: str) -> str:
 
 
 def as_user(user: str, command: list[str], text: str | None = None) -> str:
+    # HOME: host.sh's NOTEBOOK_HOME (the same on a host). No "$" in the arguments: sudo -i
+    # leaves it unescaped for the login shell.
+    home = os.environ.get("NOTEBOOK_HOME", "/home/" + user)
     result = subprocess.run(
-        ["sudo", "-u", user, "-i", *command],
+        ["sudo", "-u", user, "-i", "HOME=" + home, *command],
         input=text,
         capture_output=True,
         text=True,
@@ -116,18 +119,15 @@ def main() -> int:
         return 1
     print(f"conda channel s3://{bucket}/{prefix}/ -> {target}: {fetched} fetched, {kept} kept")
 
-    home = as_user(user, ["printenv", "HOME"]).strip()
+    home = os.environ.get("NOTEBOOK_HOME") or as_user(user, ["printenv", "HOME"]).strip()
     condarc = os.path.join(home, ".condarc")
     existing = ""
     if os.path.isfile(condarc):
         with open(condarc) as fh:
             existing = fh.read()
     url = "file://" + os.path.abspath(target)
-    as_user(
-        user,
-        ["bash", "-c", 'umask 022 && cat > "$1.smc-new" && mv "$1.smc-new" "$1"', "_", condarc],
-        merged_condarc(existing, url),
-    )
+    as_user(user, ["tee", condarc + ".smc-new"], merged_condarc(existing, url))
+    as_user(user, ["mv", condarc + ".smc-new", condarc])
     print(f"conda: every environment of {user} uses {url}")
     return 0
 

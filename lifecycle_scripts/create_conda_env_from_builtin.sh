@@ -13,7 +13,8 @@
 #   SMC_ENV_NAME          environment (and kernel) name
 #   SMC_BASE_ENV          the built-in environment, e.g. python3
 #   SMC_PIP_PACKAGES      space-separated pinned pip specs (name==version), may be empty
-set -euo pipefail
+# -E: the ERR trap below fires in functions too (smc_as_user).
+set -Eeuo pipefail
 
 : "${NOTEBOOK_USER:=ec2-user}"
 : "${ANACONDA_DIR:=/home/ec2-user/anaconda3}"
@@ -41,7 +42,7 @@ if [ ! -x "${base_python}" ]; then
   exit 1
 fi
 
-sudo -u "${NOTEBOOK_USER}" -i mkdir -p "${SMC_ENVS_DIR}"
+smc_as_user mkdir -p "${SMC_ENVS_DIR}"
 if [ -e "${env_dir}" ]; then
   echo "removing the half-made environment ${env_dir}"
   rm -rf "${env_dir}"
@@ -50,13 +51,13 @@ echo "$$" > "${marker}"
 trap 'echo failed > "${marker}"' ERR
 
 echo "creating environment ${SMC_ENV_NAME} from built-in ${SMC_BASE_ENV} (no conda channel)"
-sudo -u "${NOTEBOOK_USER}" -i "${base_python}" -m venv --system-site-packages "${env_dir}"
+smc_as_user "${base_python}" -m venv --system-site-packages "${env_dir}"
 
 if [ -n "${SMC_PIP_PACKAGES}" ]; then
   echo "installing pip packages: ${SMC_PIP_PACKAGES}"
   # SC2086: specs are word-split on purpose (validated)
   # shellcheck disable=SC2086
-  sudo -u "${NOTEBOOK_USER}" -i "${env_dir}/bin/python" -m pip install --no-cache-dir \
+  smc_as_user "${env_dir}/bin/python" -m pip install --no-cache-dir \
     ${SMC_PIP_PACKAGES}
 fi
 

@@ -57,7 +57,11 @@ minor version fails); conda's ``pip`` comes with it as a ``bin/pip`` of the venv
 Python packages: every env made here gets a ``.pth`` file naming this ``.venv``'s
 site-packages, appended to ``sys.path`` after the env's own. That makes ``ipykernel`` (for a
 kernel), ``pip`` (for ``bin/pip``) and ``boto3`` (for JupyterSystemEnv) importable without a
-network. pip installs into the env it runs in (``sys.prefix``), so a package pip installs lands
+network. A venv the scripts make from a built-in env's python with
+``--system-site-packages`` (CondaEnvironment(base_environment=...)) sees the built-in env's
+packages on a host; here the built-in envs are venvs themselves, so a ``.pth`` in ec2-user's
+site dir (``~/.local/lib/python3.X/site-packages``, read only by such venvs) stands for them.
+pip installs into the env it runs in (``sys.prefix``), so a package pip installs lands
 in the env's own site-packages, where the tests look for it (test packages must be ones this
 .venv lacks). pip finds packages only where the pip.conf the scripts wrote points it
 (``~/.config/pip/pip.conf`` of the simulated home): a PEP 503 index on 127.0.0.1
@@ -347,6 +351,7 @@ TEST_PACKAGES = [
     Package("smc-kernelpkg", "1.0.0", "smc_kernelpkg"),
     Package("smc-plainpkg", "1.0.0", "smc_plainpkg"),
     Package("smc-refreshpkg", "1.0.0", "smc_refreshpkg"),
+    Package("smc-venvpkg", "1.0.0", "smc_venvpkg"),
     Package("numpy", "1.26.4", "numpy", wheel=False, conda=True),
     Package("scipy", "1.13.1", "scipy", wheel=False, conda=True),
     Package("pandas", "2.2.3", "pandas"),
@@ -834,6 +839,12 @@ class Host:
         self.home.mkdir(parents=True, exist_ok=True)
         self.home.chmod(0o700)
         (self.home / ".bash_profile").write_text(OFFLINE_PROFILE)
+        # A venv made from a built-in env's python with --system-site-packages sees that
+        # env's packages on a host (a real interpreter there); here the built-in envs are
+        # venvs themselves, so ec2-user's site dir (on for such venvs only) stands for them.
+        user_site = self.home / ".local" / "lib" / f"python{PY_VERSION}" / "site-packages"
+        user_site.mkdir(parents=True, exist_ok=True)
+        (user_site / PTH_NAME).write_text(f"{HOST_SITE_PACKAGES}\n")
         (self.root / "root").mkdir(exist_ok=True)
         var_tmp = self.root / "var" / "tmp"
         var_tmp.mkdir(parents=True, exist_ok=True)

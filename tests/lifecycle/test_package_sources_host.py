@@ -2,7 +2,8 @@
 and an environment built from a built-in one with no conda at all.
 
 The fetch runs the shipped fragment with this interpreter (it has boto3, as JupyterSystemEnv
-does on the host), the harness's sudo stand-in and the host's metadata file; S3 is a real moto
+does on the host), the real sudo and ec2-user of the strict harness and the host's metadata
+file; S3 is a real moto
 server on 127.0.0.1. Negative controls: a prefix holding no channel, an unknown bucket and a
 stopped S3 each fail the fetch.
 """
@@ -18,7 +19,7 @@ import pytest
 
 from sagemaker_constructs import lifecycle_scripts
 from sagemaker_constructs.setup.notebook_setup import CondaEnvironment, NotebookSetup, PackageIndex
-from tests.lifecycle.harness import Host, closed_port
+from tests.lifecycle.harness import Host, closed_port, not_root_reason
 
 pytest_plugins = ["tests.lifecycle.servers"]
 
@@ -32,10 +33,12 @@ CHANNEL_FILES = {
 }
 
 
+pytestmark = pytest.mark.skipif(not_root_reason() is not None, reason=str(not_root_reason()))
+
+
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory):
-    built = Host(tmp_path_factory.mktemp("sources-host"))
-    built.add_wheel("smc-venvpkg", "1.0.0", "smc_venvpkg", "VALUE = 'from the index'\n")
+def host(moto_server, package_servers):
+    built = Host(aws=moto_server.env, packages=package_servers)
     yield built
     built.close()
 
@@ -122,10 +125,10 @@ def test_fetch_fails_without_the_bucket_or_without_s3(aws, host, fragment, tmp_p
     assert condarc.read_text() == "channels:\n  - defaults\n"  # left as it was
 
 
-def test_environment_from_a_built_in_one_needs_no_conda(host):
+def test_environment_from_a_built_in_one_needs_no_conda(host, package_servers):
     setup = NotebookSetup(
         [
-            PackageIndex(pip_index_url="https://pypi.example.internal/simple/"),
+            PackageIndex(pip_index_url=package_servers.simple_url),
             CondaEnvironment(
                 name="light", base_environment="python3", pip_packages=["smc-venvpkg==1.0.0"]
             ),
@@ -145,22 +148,22 @@ def test_environment_from_a_built_in_one_needs_no_conda(host):
         host.anaconda_dir / "envs" / "python3", "import sys; print(sys.modules.keys())"
     )
     # The new env's path includes its base interpreter's site-packages. (The harness's
-    # built-in envs are venvs, so the base here is the test interpreter's prefix, not the
-    # built-in env: seeing the built-in env's own packages, ipykernel included, and hence
-    # registering the kernel, holds only where the built-in env is a real conda prefix, as
-    # on the host. Not shown here.)
-    base_site = host.python_in(
-        host.anaconda_dir / "envs" / "python3",
-        "import site, sys; print(site.getsitepackages([sys.base_prefix])[0])",
+    # built-in envs are venvs, so the base here is the system interpreter's prefix; the
+    # built-in env's own packages, ipykernel included, are stood in for by ec2-user's site
+    # dir, see harness.py. The example app's fraud environment is registered that way in
+    # test_strict_example.py.)
+    base_prefix = host.python_in(
+        host.anaconda_dir / "envs" / "python3", "import sys; print(sys.base_prefix)"
     ).strip()
-    assert base_site in host.python_in(env, "import sys; print(sys.path)")
+    env_path = json.loads(host.python_in(env, "import json, sys; print(json.dumps(sys.path))"))
+    assert any(p.startswith(base_prefix) and p.endswith("-packages") for p in env_path), env_path
     assert not host.conda_calls(), "no conda was run"
 
 
-def test_environment_from_a_missing_built_in_env_fails(host):
+def test_environment_from_a_missing_built_in_env_fails(host, package_servers):
     setup = NotebookSetup(
         [
-            PackageIndex(pip_index_url="https://pypi.example.internal/simple/"),
+            PackageIndex(pip_index_url=package_servers.simple_url),
             CondaEnvironment(name="orphan", base_environment="pytorch"),
         ]
     )
