@@ -179,10 +179,13 @@ def pip_index_of(host: Host) -> str:
     return config.get("global", "index-url")
 
 
-def pip_install(host: Host, env: Path, spec: str) -> subprocess.CompletedProcess[str]:
+def pip_install(
+    host: Host, env: Path, spec: str, *options: str
+) -> subprocess.CompletedProcess[str]:
     """``python -m pip install SPEC`` as the user, in ``env``: it reads the user's pip.conf."""
+    python = str(env / "bin" / "python")
     return host.as_user(
-        str(env / "bin" / "python"), "-m", "pip", "install", "--no-cache-dir", spec, check=False
+        python, "-m", "pip", "install", "--no-cache-dir", *options, spec, check=False
     )
 
 
@@ -730,7 +733,8 @@ def test_without_a_package_index_pip_and_conda_reach_nothing(
     python3 = host.anaconda_dir / "envs" / "python3"
     try:
         started = time.monotonic()
-        pip = pip_install(host, python3, "smc-tinypkg==1.0.0")
+        # one retry: pip says why it failed (the harness's default is none)
+        pip = pip_install(host, python3, "smc-tinypkg==1.0.0", "--retries", "1")
         conda = host.as_user(
             str(host.anaconda_dir / "bin" / "conda"),
             "create",
