@@ -5,24 +5,28 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/lifecycle_foreground.py             # 5 runs
     .venv/bin/python benchmarks/lifecycle_foreground.py --runs 9 --conda-seconds 10
 
-The scripts of a setup with every step type (PackageIndex, ConnectivityCheck, two
-CondaEnvironments, PackageInstall into one of them and into the built-in python3 kernel,
-IdleAutoStop, a detached CustomStep) run unmodified on the simulated notebook host of
-``tests/lifecycle/harness.py`` (stand-ins for sudo, systemctl and conda only; real bash,
-curl, pip, venv, ipykernel). Each run is one notebook's life:
+Run it as root (the strict harness uses a real ec2-user account and the real sudo). The
+scripts of a setup with every step type (PackageIndex on a CodeArtifact repository and a
+conda channel, ConnectivityCheck, two CondaEnvironments, PackageInstall into one of them
+and into the built-in python3 kernel, IdleAutoStop, a detached CustomStep) run unmodified
+on the strict notebook host of ``tests/lifecycle/harness.py``: real sudo and ec2-user,
+conda solving and installing with py-rattler from a channel on 127.0.0.1, pip reading the
+scripts' pip.conf against a local index with tokens from the CodeArtifact stand-in; only
+systemctl is a stand-in. Each run is one notebook's life:
 
 1. *on-create, new notebook*: the on-create script on an empty volume; then at once
 2. *on-start, first boot*: the on-start script, while on-create's detached steps run;
 3. *on-start, after a stop*: after every detached step ended, a stop (the home and the
    built-in envs are fresh, the volume with its environments stays) and the on-start
-   script again, which now registers the environments as kernels and restarts Jupyter.
+   script again, which registers the environments as kernels again (Jupyter is not
+   restarted: the kernels are those of the previous start).
 
 Measured: wall time (``time.monotonic``) from starting ``bash SCRIPT`` to its exit, which
 is what SageMaker holds against the limit; the detached steps go on after it and are not
 part of it. The ConnectivityCheck targets a local HTTP server, so it answers at once: an
-unreachable URL costs up to its ``timeout_seconds`` (at most 30) of foreground time. The
-simulated ``conda create`` takes ``--conda-seconds``; a real one takes minutes, which only
-the detached steps wait for.
+unreachable URL costs up to its ``timeout_seconds`` (at most 30) of foreground time. Each
+``conda`` command takes ``--conda-seconds`` more than its (sub-second) local solve and
+install; a real one takes minutes, which only the detached steps wait for.
 """
 
 from __future__ import annotations
@@ -49,18 +53,25 @@ from sagemaker_constructs.setup.notebook_setup import (  # noqa: E402
     PackageIndex,
     PackageInstall,
 )
-from tests.lifecycle.harness import PY_VERSION, Host, http_server  # noqa: E402
+from tests.lifecycle.harness import (  # noqa: E402
+    ACCOUNT,
+    PY_VERSION,
+    Host,
+    Package,
+    PackageServers,
+    http_server,
+    not_root_reason,
+)
 
 LIMIT_SECONDS = 300.0
 ROWS = ("on-create, new notebook", "on-start, first boot", "on-start, after a stop")
 
 
-def full_setup(url: str) -> NotebookSetup:
+def full_setup(url: str, channel: str) -> NotebookSetup:
     return NotebookSetup(
         steps=[
             PackageIndex(
-                pip_index_url="https://pypi.example.internal/simple/",
-                conda_channel="https://conda.example.internal/main",
+                code_artifact_domain="bench", code_artifact_repository="pypi", conda_channel=channel
             ),
             ConnectivityCheck(url=url, timeout_seconds=5),
             CondaEnvironment(
@@ -106,17 +117,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    reason = not_root_reason()
+    if reason:
+        raise SystemExit(reason)
     measured: dict[str, list[tuple[float, float]]] = {row: [] for row in ROWS}
+    packages = [
+        Package("bench-pkg", "1.0.0", "bench_pkg"),
+        Package("bench-extra", "1.0.0", "bench_extra"),
+        Package("numpy", "1.26.4", "numpy", wheel=False, conda=True),
+        Package("scipy", "1.13.1", "scipy", wheel=False, conda=True),
+    ]
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-") as tmp, http_server() as server:
-        host = Host(Path(tmp))
+        sources = PackageServers(Path(tmp), packages)
+        sources.add_repository("bench", ACCOUNT, "pypi")
+        host = Host(packages=sources)
         try:
-            host.add_wheel("bench-pkg", "1.0.0", "bench_pkg", "VALUE = 1\n")
-            host.add_wheel("bench-extra", "1.0.0", "bench_extra", "VALUE = 2\n")
-            setup = full_setup(server.url)
-            sizes = len(setup.on_create_text()), len(setup.on_start_text())
+            setup = full_setup(server.url, sources.channel.url)
+            sizes = len(setup.on_create_text() or ""), len(setup.on_start_text() or "")
             for n in range(args.runs):
                 host.new_notebook()
-                host.conda_create_seconds = args.conda_seconds
+                host.conda_seconds = args.conda_seconds
                 started = time.monotonic()
                 for row, values in one_life(host, setup).items():
                     measured[row].append(values)
@@ -125,12 +145,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
         finally:
             host.close()
+            sources.close()
 
     print(
         f"Foreground wall time of the composed scripts, median of {args.runs} runs "
-        f"(min-max), every step type, simulated host (tests/lifecycle/harness.py); "
+        f"(min-max), every step type, strict notebook host (tests/lifecycle/harness.py); "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}; scripts "
-        f"{sizes[0]} and {sizes[1]} bytes; simulated conda create {args.conda_seconds:g} s.\n"
+        f"{sizes[0]} and {sizes[1]} bytes; each conda command {args.conda_seconds:g} s slower.\n"
     )
     print("| script | foreground s | of the 300 s limit | detached steps done after s |")
     print("|---|---:|---:|---:|")

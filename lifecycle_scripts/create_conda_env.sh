@@ -9,9 +9,11 @@
 #   SMC_PYTHON_VERSION    e.g. 3.11
 #   SMC_CONDA_PACKAGES    space-separated pinned conda specs (name=version), may be empty
 #   SMC_PIP_PACKAGES      space-separated pinned pip specs (name==version), may be empty
-set -euo pipefail
+# -E: the ERR trap below fires in functions too (smc_as_user).
+set -Eeuo pipefail
 
 : "${NOTEBOOK_USER:=ec2-user}"
+: "${NOTEBOOK_HOME:=/home/ec2-user}"
 : "${ANACONDA_DIR:=/home/ec2-user/anaconda3}"
 : "${SMC_ENVS_DIR:=/home/ec2-user/SageMaker/envs}"
 : "${SMC_ENV_NAME:?SMC_ENV_NAME is required}"
@@ -33,7 +35,7 @@ if [ -e "${marker}" ]; then
   fi
 fi
 
-sudo -u "${NOTEBOOK_USER}" -i mkdir -p "${SMC_ENVS_DIR}"
+smc_as_user mkdir -p "${SMC_ENVS_DIR}"
 if [ -e "${env_dir}" ]; then
   echo "removing the half-made environment ${env_dir}"
   rm -rf "${env_dir}"
@@ -45,17 +47,18 @@ echo "$$" > "${marker}"
 trap 'echo failed > "${marker}"' ERR
 
 echo "creating environment ${SMC_ENV_NAME} (python ${SMC_PYTHON_VERSION})"
+# conda reads the user's ~/.condarc (package_index.sh) for its channels.
 # shellcheck disable=SC2086 # package lists are word-split on purpose (validated specs)
-sudo -u "${NOTEBOOK_USER}" -i "${ANACONDA_DIR}/bin/conda" create --yes --quiet \
-  --prefix "${env_dir}" "python=${SMC_PYTHON_VERSION}" ipykernel ${SMC_CONDA_PACKAGES}
+smc_as_user "${ANACONDA_DIR}/bin/conda" create --yes --quiet \
+  --prefix "${env_dir}" "python=${SMC_PYTHON_VERSION}" ipykernel ${SMC_CONDA_PACKAGES} < /dev/null
 
 if [ -n "${SMC_PIP_PACKAGES}" ]; then
   echo "installing pip packages: ${SMC_PIP_PACKAGES}"
-  # SC2016: expanded by the user's shell; SC2086: specs are word-split on purpose
-  # shellcheck disable=SC2016,SC2086
-  sudo -u "${NOTEBOOK_USER}" -i bash -c \
-    'source "$1/bin/activate" "$2" && shift 2 && python -m pip install --no-cache-dir "$@"' \
-    _ "${ANACONDA_DIR}" "${env_dir}" ${SMC_PIP_PACKAGES}
+  # The script goes on stdin: sudo -i would expand a "$" in an argument (host.sh).
+  # shellcheck disable=SC2086 # specs are word-split on purpose (validated specs)
+  smc_as_user bash -s -- "${ANACONDA_DIR}" "${env_dir}" ${SMC_PIP_PACKAGES} << 'SH'
+source "$1/bin/activate" "$2" && shift 2 && python -m pip install --no-cache-dir "$@" < /dev/null
+SH
 fi
 
 rm -f "${marker}"

@@ -8,6 +8,7 @@
 set -euo pipefail
 
 : "${NOTEBOOK_USER:=ec2-user}"
+: "${NOTEBOOK_HOME:=/home/ec2-user}"
 : "${ANACONDA_DIR:=/home/ec2-user/anaconda3}"
 : "${SMC_ENV_DIR:?SMC_ENV_DIR is required}"
 : "${SMC_INSTALLER:?SMC_INSTALLER is required (pip or conda)}"
@@ -18,6 +19,7 @@ if [ ! -x "${SMC_ENV_DIR}/bin/python" ]; then
   exit 1
 fi
 
+# shellcheck disable=SC2016 # expanded by the user's shell
 case "${SMC_INSTALLER}" in
   pip) command='python -m pip install --no-cache-dir "$@"' ;;
   conda) command='conda install --yes --quiet "$@"' ;;
@@ -28,8 +30,9 @@ case "${SMC_INSTALLER}" in
 esac
 
 echo "installing into ${SMC_ENV_DIR} with ${SMC_INSTALLER}: ${SMC_PACKAGES}"
+# The script goes on stdin: sudo -i would expand a "$" in an argument (host.sh).
 # shellcheck disable=SC2086 # package lists are word-split on purpose (validated specs)
-sudo -u "${NOTEBOOK_USER}" -i bash -c \
-  "source \"\$1/bin/activate\" \"\$2\" && shift 2 && ${command}" \
-  _ "${ANACONDA_DIR}" "${SMC_ENV_DIR}" ${SMC_PACKAGES}
+# shellcheck disable=SC2016 # expanded by the user's shell
+printf 'source "$1/bin/activate" "$2" && shift 2 && %s < /dev/null\n' "${command}" \
+  | smc_as_user bash -s -- "${ANACONDA_DIR}" "${SMC_ENV_DIR}" ${SMC_PACKAGES}
 echo "installed into ${SMC_ENV_DIR}: ${SMC_PACKAGES}"

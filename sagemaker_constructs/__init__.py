@@ -30,6 +30,7 @@ from sagemaker_constructs.governance import (
     acknowledge,
     acknowledge_wildcard_resource,
 )
+from sagemaker_constructs.network.conda_channel import CondaChannel
 from sagemaker_constructs.network.notebook_network import (
     ENDPOINT_NAMES,
     INotebookNetwork,
@@ -44,6 +45,7 @@ from sagemaker_constructs.notebooks.notebook_lifecycle_config import (
 from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
 from sagemaker_constructs.setup.notebook_setup import (
     BUILT_IN_KERNELS,
+    CondaChannelS3,
     CondaEnvironment,
     ConnectivityCheck,
     CustomStep,
@@ -66,6 +68,8 @@ from sagemaker_constructs.studio.studio_user_profile import StudioUserProfile
 
 __all__ = [
     "BUILT_IN_KERNELS",
+    "CondaChannel",
+    "CondaChannelS3",
     "CondaEnvironment",
     "ConnectivityCheck",
     "CustomStep",

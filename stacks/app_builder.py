@@ -97,6 +97,7 @@ def build_app(scope: Construct, config: PlatformConfig) -> PlatformApp:
             network=platform.network,
             access_logs_bucket=platform.access_logs_bucket,
             package_mirror=settings.package_mirror,
+            conda_channel=platform.conda_channel.source if platform.conda_channel else None,
             guardrails=settings.guardrails,
             person_access=settings.person_access,
             prefix=prefix,

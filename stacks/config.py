@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from sagemaker_constructs import (
     ENDPOINT_NAMES,
+    CondaChannelS3,
     CondaEnvironment,
     ConnectivityCheck,
     IdleAutoStop,
@@ -50,13 +51,20 @@ from sagemaker_constructs.cost.office_hours import (
 )
 from sagemaker_constructs.cost.team_alerts import EMAIL_PATTERN
 from sagemaker_constructs.cost.team_budget import MAX_NOTIFICATIONS
+from sagemaker_constructs.network.conda_channel import DEFAULT_BUCKET_NAME
 from sagemaker_constructs.network.package_mirror import DOMAIN_PATTERN, REPOSITORY_PATTERN
 from sagemaker_constructs.notebooks.notebook_instance import (
     MAX_VOLUME_SIZE_GIB,
     MIN_VOLUME_SIZE_GIB,
     SUPPORTED_PLATFORMS,
 )
-from sagemaker_constructs.setup.notebook_setup import CA_DOMAIN_ALLOWED
+from sagemaker_constructs.setup.notebook_setup import (
+    BUCKET_ALLOWED,
+    CA_DOMAIN_ALLOWED,
+    S3_PREFIX_ALLOWED,
+    bucket_name_ok,
+    s3_prefix_ok,
+)
 from sagemaker_constructs.setup.studio_setup import STUDIO_APP_TYPES
 from sagemaker_constructs.studio.studio_custom_image import (
     DISPLAY_NAME_ALLOWED,
@@ -214,6 +222,16 @@ def _code_artifact_repository(value: str) -> str:
     return value
 
 
+def _channel_bucket(value: str) -> str:
+    _check(bucket_name_ok(value), BUCKET_ALLOWED)
+    return value
+
+
+def _channel_prefix(value: str) -> str:
+    _check(s3_prefix_ok(value), S3_PREFIX_ALLOWED)
+    return value
+
+
 def _image_tag(value: str) -> str:
     _check(bool(IMAGE_TAG_PATTERN.fullmatch(value)), IMAGE_TAG_ALLOWED)
     return value
@@ -357,6 +375,18 @@ class PackageMirrorSettings(_Model):
     repository: Annotated[str, AfterValidator(_code_artifact_repository)] = "pypi"
 
 
+class CondaChannelSettings(_Model):
+    """An S3 conda channel in the platform stack (sagemaker_constructs.CondaChannel)."""
+
+    #: "{account}" and "{region}" stand for the platform's.
+    bucket_name: Annotated[str, AfterValidator(_channel_bucket)] = DEFAULT_BUCKET_NAME
+    prefix: Annotated[str, AfterValidator(_channel_prefix)] = "conda-channel"
+
+    def source(self) -> CondaChannelS3:
+        """The channel as a setup value (no key: what the config alone knows)."""
+        return CondaChannelS3(bucket_name=self.bucket_name, prefix=self.prefix)
+
+
 class Guardrails(_Model):
     """The organisation's notebook policy, enforced at synth time and by IAM boundaries."""
 
@@ -474,6 +504,8 @@ class CondaEnvironmentSettings(_Model):
     python_version: str = "3.11"
     conda_packages: list[str] = []
     pip_packages: list[str] = []
+    #: Build it from this built-in environment, without a conda channel.
+    base_environment: str | None = None
     optional: bool = False
 
 
@@ -491,11 +523,12 @@ class IdleAutoStopSettings(_Model):
 
 
 class PackageIndexSettings(_Model):
-    """Either the platform's package mirror or an index URL."""
+    """pip: the platform's mirror or an index URL; conda: the platform's channel or a URL."""
 
     use_platform_mirror: bool = False
     pip_index_url: str | None = None
     conda_channel: str | None = None
+    use_platform_conda_channel: bool = False
 
 
 class Setup(_Model):
@@ -507,12 +540,18 @@ class Setup(_Model):
     packages: list[PackageInstallSettings] = []
     idle_auto_stop: IdleAutoStopSettings | None = None
 
-    def steps(self, mirror: PackageMirrorSettings | None) -> list[tuple[str, object]]:
-        """The setup steps, each with its field path in this section."""
+    def steps(
+        self, mirror: PackageMirrorSettings | None, channel: CondaChannelS3 | None = None
+    ) -> list[tuple[str, object]]:
+        """The setup steps, each with its field path in this section.
+
+        ``channel`` is the platform's conda channel, used when the section asks for it.
+        """
         steps: list[tuple[str, object]] = []
         if self.package_index is not None:
             pi = self.package_index
             use_mirror = pi.use_platform_mirror and mirror is not None
+            use_channel = pi.use_platform_conda_channel and channel is not None
             steps.append(
                 (
                     "package_index",
@@ -521,6 +560,7 @@ class Setup(_Model):
                         code_artifact_domain=mirror.domain if use_mirror else None,
                         code_artifact_repository=mirror.repository if use_mirror else None,
                         conda_channel=pi.conda_channel,
+                        conda_channel_s3=channel if use_channel else None,
                     ),
                 )
             )
@@ -540,8 +580,10 @@ class Setup(_Model):
             steps.append(("idle_auto_stop", IdleAutoStop(**self.idle_auto_stop.model_dump())))
         return steps
 
-    def notebook_setup(self, mirror: PackageMirrorSettings | None) -> NotebookSetup:
-        return NotebookSetup([step for _, step in self.steps(mirror)])
+    def notebook_setup(
+        self, mirror: PackageMirrorSettings | None, channel: CondaChannelS3 | None = None
+    ) -> NotebookSetup:
+        return NotebookSetup([step for _, step in self.steps(mirror, channel)])
 
 
 class StudioSetupSettings(_Model):
@@ -551,8 +593,13 @@ class StudioSetupSettings(_Model):
     connectivity_checks: list[str] = []
     packages: list[PackageInstallSettings] = []
 
-    def steps(self, mirror: PackageMirrorSettings | None) -> list[tuple[str, object]]:
-        """The setup steps, each with its field path in this section."""
+    def steps(
+        self, mirror: PackageMirrorSettings | None, channel: CondaChannelS3 | None = None
+    ) -> list[tuple[str, object]]:
+        """The setup steps, each with its field path in this section.
+
+        The Studio script does not fetch an S3 conda channel: ``channel`` is not used.
+        """
         return Setup(
             package_index=self.package_index,
             connectivity_checks=self.connectivity_checks,
@@ -858,6 +905,8 @@ class PlatformSettings(_Model):
     log_retention_days: Annotated[int, AfterValidator(_retention)] = 365
     tags: Annotated[dict[str, str], AfterValidator(_tags)] = {}
     package_mirror: PackageMirrorSettings | None = None
+    #: An S3 conda channel (and its bucket) for notebooks without internet.
+    conda_channel: CondaChannelSettings | None = None
     studio: StudioSettings | None = None
     guardrails: Guardrails = Guardrails()
     #: Person-bound access policies; unset: none are created.
@@ -1024,6 +1073,8 @@ def _subnet_problems(config: PlatformConfig) -> list[str]:
 def _setup_problems(config: PlatformConfig) -> list[str]:
     """Check every team's setup with the library's own rules; name the config fields."""
     mirror = config.platform.package_mirror
+    settings = config.platform.conda_channel
+    channel = settings.source() if settings is not None else None
     problems = []
     for t, team in enumerate(config.teams):
         if team.setup is not None and not team.setup.steps(mirror):
@@ -1034,7 +1085,11 @@ def _setup_problems(config: PlatformConfig) -> list[str]:
             )
         elif team.setup is not None:
             problems += _steps_problems(
-                f"teams[{t}].setup", team.setup, team.setup.notebook_setup(mirror), mirror
+                f"teams[{t}].setup",
+                team.setup,
+                team.setup.notebook_setup(mirror, channel),
+                mirror,
+                channel,
             )
     return problems
 
@@ -1044,22 +1099,52 @@ def _steps_problems(
     section: Setup | StudioSetupSettings,
     setup: NotebookSetup | StudioSetup,
     mirror: PackageMirrorSettings | None,
+    channel: CondaChannelS3 | None = None,
+    *,
+    direct_internet: bool = False,
 ) -> list[str]:
-    """The problems of ``setup``, composed from the config ``section`` at ``where``."""
+    """The problems of ``setup``, composed from the config ``section`` at ``where``.
+
+    Without ``direct_internet``, an installing step with no source for its kind of package
+    is one problem naming the step, the kind and the fix.
+    """
     index = section.package_index
-    if index is not None and index.use_platform_mirror and mirror is None:
-        return [
-            f"{where}.package_index.use_platform_mirror: got True; allowed: "
-            "only with platform.package_mirror set"
-        ]
+    platform_only = [
+        f"{where}.package_index.{flag}: got True; allowed: only with platform.{needed} set"
+        for flag, needed, present in (
+            ("use_platform_mirror", "package_mirror", mirror is not None),
+            ("use_platform_conda_channel", "conda_channel", channel is not None),
+        )
+        if index is not None and getattr(index, flag) and not present
+    ]
+    if platform_only:
+        return platform_only
     problems = []
-    paths = [path for path, _ in section.steps(mirror)]
+    paths = [path for path, _ in section.steps(mirror, channel)]
     for i, field, value, allowed in setup.step_problems():
         base, bracket, index_part = field.partition("[")
         name = _FIELD_NAMES.get(base, base)
         path = f"{where}.{paths[i]}" + (f".{name}" if name else "")
         problems.append(f"{path}{bracket}{index_part}: got {value!r}; allowed: {allowed}")
+    if not problems and not direct_internet:
+        for i, kind, what in setup.missing_sources():
+            fix = _SOURCE_FIX[kind]
+            if kind == "conda" and isinstance(setup.steps[i], CondaEnvironment):
+                fix += ", or base_environment: python3 with pip_packages only"
+            problems.append(
+                f"{where}.{paths[i]}: got {kind} packages ({what}) with no {kind} source on a "
+                f"notebook without internet access; allowed: {fix}"
+            )
     return problems
+
+
+# How a config gives each kind of package a source, for the missing-source error.
+_SOURCE_FIX = {
+    "pip": "package_index.use_platform_mirror: true (with platform.package_mirror) or "
+    "package_index.pip_index_url",
+    "conda": "package_index.use_platform_conda_channel: true (with platform.conda_channel) "
+    "or package_index.conda_channel",
+}
 
 
 def _studio_problems(config: PlatformConfig) -> list[str]:
@@ -1082,7 +1167,11 @@ def _studio_problems(config: PlatformConfig) -> list[str]:
         if studio.setup is not None:
             mirror = config.platform.package_mirror
             problems += _steps_problems(
-                f"{where}.setup", studio.setup, studio.setup.studio_setup(mirror), mirror
+                f"{where}.setup",
+                studio.setup,
+                studio.setup.studio_setup(mirror),
+                mirror,
+                direct_internet=studio.allow_public_internet,
             )
     profiles: dict[str, str] = {}
     for t, team in enumerate(config.teams):

@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from sagemaker_constructs import (
+    CondaChannelS3,
     ConstructValidationError,
     LifecycleScript,
     NotebookInstance,
@@ -91,6 +92,7 @@ class TeamStack(Stack):
         team: Team,
         network: NotebookNetwork,
         package_mirror: PackageMirrorSettings | None = None,
+        conda_channel: CondaChannelS3 | None = None,
         guardrails: Guardrails | None = None,
         person_access: PersonAccessSettings | None = None,
         access_logs_bucket: s3.IBucket,
@@ -188,7 +190,7 @@ class TeamStack(Stack):
         )
 
         if team.setup is not None:
-            scripts = {"setup": team.setup.notebook_setup(package_mirror)}
+            scripts = {"setup": team.setup.notebook_setup(package_mirror, conda_channel)}
         else:
             scripts = {
                 "on_start": LifecycleScript.from_text(lifecycle_scripts.read("register_kernels.sh"))

@@ -28,7 +28,11 @@ from tests.conftest import new_stack
 
 FULL = NotebookSetup(
     steps=[
-        PackageIndex(code_artifact_domain="ml-platform", code_artifact_repository="pypi"),
+        PackageIndex(
+            code_artifact_domain="ml-platform",
+            code_artifact_repository="pypi",
+            conda_channel="https://conda.example.com/main",
+        ),
         ConnectivityCheck(url="https://pypi.org/simple/"),
         CondaEnvironment(name="py311", pip_packages=["pandas==2.2.3"]),
         PackageInstall(kernel="py311", pip_packages=["scikit-learn==1.5.2"]),

@@ -75,7 +75,13 @@ def test_every_exported_name_resolves():
 
 @pytest.mark.parametrize(
     "name",
-    ["NotebookGuardrails", "NotebookPermissionsBoundary", "StackLimitsCheck", "PackageMirror"],
+    [
+        "NotebookGuardrails",
+        "NotebookPermissionsBoundary",
+        "StackLimitsCheck",
+        "PackageMirror",
+        "CondaChannel",
+    ],
 )
 def test_governance_and_network_constructs_are_exported_at_the_top(name):
     assert name in sagemaker_constructs.__all__

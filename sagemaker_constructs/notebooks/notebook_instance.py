@@ -381,6 +381,9 @@ class NotebookInstance(Resource):
             additional_code_repositories=list(additional_code_repositories) or None,
         )
         self.resource.apply_removal_policy(removal_policy)
+        #: Whether the notebook has SageMaker-managed internet access (lifecycle steps
+        #: without a package source can then still install from public indexes).
+        self.direct_internet_access: bool = allow_direct_internet is True
         if lifecycle_config is not None:
             lifecycle_config.bind(self)
         # The role's permissions must exist before the notebook starts and runs its

@@ -28,13 +28,14 @@ _FETCH_AND_RUN = """#!/bin/bash
 # is stored as an S3 asset; this fetches it through the VPC's S3 endpoint and runs it.
 set -euo pipefail
 python="${{SMC_SYSTEM_PYTHON:-/home/ec2-user/anaconda3/envs/JupyterSystemEnv/bin/python}}"
-script="/var/tmp/sagemaker-constructs/{phase}-full.sh"
+script="${{SMC_WORK_DIR:-/var/tmp/sagemaker-constructs/{phase}}}-full.sh"
+metadata="${{SMC_METADATA_FILE:-/opt/ml/metadata/resource-metadata.json}}"
 mkdir -p "$(dirname "$script")"
-"$python" - "{bucket}" "{key}" "$script" << 'PY'
+"$python" - "{bucket}" "{key}" "$script" "$metadata" << 'PY'
 import json, sys
 import boto3
-bucket, key, target = sys.argv[1:4]
-with open("/opt/ml/metadata/resource-metadata.json") as fh:
+bucket, key, target, metadata = sys.argv[1:5]
+with open(metadata) as fh:
     region = json.load(fh)["ResourceArn"].split(":")[3]
 boto3.client("s3", region_name=region).download_file(bucket, key, target)
 PY
@@ -213,8 +214,19 @@ class NotebookLifecycleConfig(Resource):
         return [{"content": Fn.base64(fetch)}]
 
     def bind(self, notebook: NotebookInstance) -> None:
-        """Grant ``notebook``'s role what these scripts need (called by NotebookInstance)."""
+        """Grant ``notebook``'s role what these scripts need (called by NotebookInstance).
+
+        Raises:
+            ConstructValidationError: ``notebook`` has no direct internet access and a
+                step installs a kind of package (pip, conda) the setup has no source for;
+                one line per step and kind, naming the fix.
+        """
         setup = self.setup
+        if setup is not None and not getattr(notebook, "direct_internet_access", False):
+            problems = Problems(notebook)
+            for prop, value, allowed in setup.source_problems():
+                problems.add(f"lifecycle_config.setup.{prop}", value, allowed)
+            problems.raise_if_any()
         if setup is not None and setup.idle_auto_stop is not None:
             notebook.add_to_role_policy(
                 iam.PolicyStatement(
@@ -270,6 +282,41 @@ class NotebookLifecycleConfig(Resource):
                     "*",
                     "sts:GetServiceBearerToken supports no resource-level permissions; the "
                     "statement is limited to CodeArtifact by the sts:AWSServiceName condition.",
+                )
+        channel = index.conda_channel_s3 if index is not None else None
+        if channel is not None:
+            stack = Stack.of(notebook)
+            bucket = channel.bucket_for(stack.account, stack.region)
+            bucket_arn = f"arn:{stack.partition}:s3:::{bucket}"
+            notebook.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="CondaChannelList",
+                    actions=["s3:ListBucket"],
+                    resources=[bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{channel.prefix}/*"]}},
+                )
+            )
+            notebook.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="CondaChannelRead",
+                    actions=["s3:GetObject"],
+                    resources=[f"{bucket_arn}/{channel.prefix}/*"],
+                )
+            )
+            if notebook.policy is not None:
+                acknowledge_wildcard_resource(
+                    notebook.policy,
+                    f"{bucket_arn}/{channel.prefix}/*",
+                    "Read-only on the conda channel's prefix: the package files it holds are "
+                    "named by the channel's index, not known at synth time.",
+                )
+            if channel.key_arn is not None:
+                notebook.add_to_role_policy(
+                    iam.PolicyStatement(
+                        sid="CondaChannelDecrypt",
+                        actions=["kms:Decrypt"],
+                        resources=[channel.key_arn],
+                    )
                 )
         for n, asset in enumerate(self.assets):
             notebook.add_to_role_policy(

@@ -9,6 +9,7 @@ steps (``PackageIndex``, ``PackageInstall``, ``CondaEnvironment``, ``Connectivit
 from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
 from sagemaker_constructs.setup.notebook_setup import (
     BUILT_IN_KERNELS,
+    CondaChannelS3,
     CondaEnvironment,
     ConnectivityCheck,
     CustomStep,
@@ -22,6 +23,7 @@ from sagemaker_constructs.setup.studio_setup import StudioSetup
 __all__ = [
     "BUILT_IN_KERNELS",
     "MAX_BASE64_CHARS",
+    "CondaChannelS3",
     "CondaEnvironment",
     "ConnectivityCheck",
     "CustomStep",

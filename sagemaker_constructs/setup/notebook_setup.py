@@ -27,7 +27,7 @@ import io
 import re
 import shlex
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -54,6 +54,19 @@ CA_DOMAIN_ALLOWED = (
 CA_REPOSITORY_ALLOWED = "2 to 100 letters, digits, '.', '_' or '-'"
 _CA_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,99}")
 
+# An S3 bucket name; in a CondaChannelS3 {account} and {region} may stand for the notebook's.
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+BUCKET_ALLOWED = (
+    "an S3 bucket name known at synth time (lower-case letters, digits, '.' and '-'; "
+    "'{account}' and '{region}' stand for the notebook's own)"
+)
+_S3_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}(?<!/)")
+S3_PREFIX_ALLOWED = (
+    "1 to 200 letters, digits, '.', '_', '-' or '/', not starting or ending with '/'"
+)
+_LOCAL_DIR = re.compile(r"/[A-Za-z0-9._/-]{1,200}(?<!/)")
+LOCAL_DIR_ALLOWED = "an absolute path of letters, digits, '.', '_', '-' and '/'"
+
 PIP_ALLOWED = "a pinned pip requirement, name==version (e.g. pandas==2.2.3)"
 CONDA_ALLOWED = "a pinned conda spec, name=version (e.g. numpy=1.26.4)"
 
@@ -72,9 +85,15 @@ class CondaEnvironment:
 
     Attributes:
         name: Environment and kernel name (shown as ``conda_<name>``).
-        python_version: ``3.<minor>``. Default: 3.11.
+        python_version: ``3.<minor>``. Default: 3.11. Not used with ``base_environment``
+            (the environment has the built-in one's Python).
         conda_packages: Pinned conda specs (``name=version``). Default: none.
         pip_packages: Pinned pip requirements (``name==version``). Default: none.
+        base_environment: A built-in environment of the notebook's platform (e.g.
+            ``python3``) to build this one from without any conda channel: a venv of its
+            interpreter that sees its packages (``--system-site-packages``), then
+            ``pip_packages`` from the package index; no ``conda_packages``. Default: a
+            new conda environment, which needs a conda channel (see :class:`PackageIndex`).
         optional: A failure is logged and does not count. Default: required.
     """
 
@@ -82,6 +101,7 @@ class CondaEnvironment:
     python_version: str = "3.11"
     conda_packages: Sequence[str] = ()
     pip_packages: Sequence[str] = ()
+    base_environment: str | None = None
     optional: bool = False
 
     @property
@@ -161,26 +181,76 @@ class ConnectivityCheck:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PackageIndex:
-    """pip (and conda, with ``conda_channel``) of every kernel use a private index.
+class CondaChannelS3:
+    """A static conda channel kept in S3, which a notebook without internet can read.
 
-    Give either ``pip_index_url`` or a CodeArtifact domain and repository in the
+    Made by :class:`~sagemaker_constructs.CondaChannel` (its ``source``); give it to
+    :class:`PackageIndex` as ``conda_channel_s3``. The lifecycle scripts copy the channel
+    to ``local_dir`` with the notebook's role (through the S3 gateway endpoint) and make
+    that copy the only channel in the user's ``~/.condarc``; the notebook's role gets read
+    on ``prefix`` and decrypt with ``key_arn``.
+
+    Attributes:
+        bucket_name: The bucket's name as text, known at synth time. ``{account}`` and
+            ``{region}`` in it stand for the notebook's own (filled in on the host).
+        prefix: Key prefix holding the channel (``noarch/``, ``linux-64/``). Default:
+            ``conda-channel``.
+        key_arn: The KMS key encrypting the objects (may be a token). Default: none
+            (objects encrypted with S3-managed keys).
+        local_dir: Where the host keeps its copy. Default:
+            ``/var/tmp/sagemaker-constructs/conda-channel``.
+        on_every_start: Copy the channel (detached) on every start too, so that conda in
+            terminals has it after a restart (a stop resets the home directory and
+            ``/var/tmp``). Default: copied on create (before the environments are made)
+            and on a start only before conda installs into built-in environments; the
+            on-start script stays smaller.
+    """
+
+    bucket_name: str
+    prefix: str = "conda-channel"
+    key_arn: str | None = None
+    local_dir: str = "/var/tmp/sagemaker-constructs/conda-channel"
+    on_every_start: bool = False
+
+    def bucket_for(self, account: str, region: str) -> str:
+        """The bucket's name in ``account`` and ``region`` (tokens allowed)."""
+        return self.bucket_name.replace("{account}", account).replace("{region}", region)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageIndex:
+    """The package sources of every kernel: a pip index and/or a conda channel.
+
+    pip: give either ``pip_index_url`` or a CodeArtifact domain and repository in the
     notebook's own account (see :class:`~sagemaker_constructs.PackageMirror`); for
     CodeArtifact the notebook's role gets read access to that repository and a token is
-    fetched on each start. Runs before every other step, on create and on start.
+    fetched on each start. conda: ``conda_channel`` (a URL the notebook reaches) or
+    ``conda_channel_s3`` (see :class:`~sagemaker_constructs.CondaChannel`). At least one
+    of the two kinds. The pip index is set up before every other step, on create and on
+    start; the S3 channel is copied at the start of the detached step that uses it.
 
     Attributes:
         pip_index_url: An https PEP 503 simple index. Default: none.
         code_artifact_domain: CodeArtifact domain name. Default: none.
         code_artifact_repository: CodeArtifact repository name. Default: none.
-        conda_channel: An https conda channel. Default: conda's own configuration.
+        conda_channel: An https conda channel. Default: none.
+        conda_channel_s3: A static conda channel in S3. Default: none.
     """
 
     pip_index_url: str | None = None
     code_artifact_domain: str | None = None
     code_artifact_repository: str | None = None
     conda_channel: str | None = None
+    conda_channel_s3: CondaChannelS3 | None = None
     optional: bool = False
+
+    @property
+    def has_pip(self) -> bool:
+        return bool(self.pip_index_url or self.code_artifact_domain)
+
+    @property
+    def has_conda(self) -> bool:
+        return bool(self.conda_channel or self.conda_channel_s3)
 
     @property
     def label(self) -> str:
@@ -276,6 +346,46 @@ class _StepList:
     def step_problems(self) -> list[tuple[int, str, object, str]]:
         raise NotImplementedError
 
+    #: Whether the composed scripts fetch a PackageIndex's ``conda_channel_s3``.
+    renders_conda_channel_s3: bool = True
+
+    # -- package sources --
+
+    def missing_sources(self) -> list[tuple[int, str, str]]:
+        """Installing steps whose kind of package has no source in this setup.
+
+        Each as (step index, kind, what the step installs of that kind); kind is ``pip``
+        or ``conda``. Without direct internet access these steps cannot install anything.
+        """
+        index = next((s for s in self.steps if isinstance(s, PackageIndex)), None)
+        channel_s3 = index is not None and index.conda_channel_s3 is not None
+        have = {
+            "pip": index is not None and index.has_pip,
+            "conda": index is not None
+            and (bool(index.conda_channel) or (channel_s3 and self.renders_conda_channel_s3)),
+        }
+        return [
+            (i, kind, what)
+            for i, step in enumerate(self.steps)
+            for kind, what in package_kinds(step)
+            if not have[kind]
+        ]
+
+    def source_problems(self) -> list[tuple[str, object, str]]:
+        """:meth:`missing_sources` as problems (field, value, allowed), one per step and kind.
+
+        For a notebook without direct internet access (the default); the constructs
+        check it where a setup meets its notebook.
+        """
+        return [
+            (
+                f"steps[{i}] ({_label(self.steps[i])})",
+                f"{kind} packages ({what}) with no {kind} source and no direct internet",
+                SOURCE_FIX[kind](self.steps[i]),
+            )
+            for i, kind, what in self.missing_sources()
+        ]
+
 
 class NotebookSetup(_StepList):
     """Steps for a notebook, composed into on-create and on-start scripts.
@@ -369,6 +479,21 @@ class NotebookSetup(_StepList):
                     add(i, "python_version", step.python_version, "3.<minor>, e.g. 3.11")
                 specs(i, "conda_packages", step.conda_packages, _CONDA_SPEC, CONDA_ALLOWED)
                 specs(i, "pip_packages", step.pip_packages, _PIP_SPEC, PIP_ALLOWED)
+                base = step.base_environment
+                if base is not None and base not in built_in:
+                    add(
+                        i,
+                        "base_environment",
+                        base,
+                        f"a built-in environment of {self.platform} (" + ", ".join(built_in) + ")",
+                    )
+                if base is not None and step.conda_packages:
+                    add(
+                        i,
+                        "conda_packages",
+                        list(step.conda_packages),
+                        "none with base_environment (it is built without conda; use pip_packages)",
+                    )
             elif isinstance(step, PackageInstall):
                 if not isinstance(step.kernel, str) or (
                     step.kernel not in built_in and step.kernel not in env_names
@@ -406,14 +531,27 @@ class NotebookSetup(_StepList):
                         add(i, attr, value, allowed)
             elif isinstance(step, PackageIndex):
                 ca = step.code_artifact_domain or step.code_artifact_repository
-                if bool(step.pip_index_url) == bool(ca):
+                if (step.pip_index_url and ca) or not (step.pip_index_url or ca or step.has_conda):
                     add(
                         i,
                         "pip_index_url/code_artifact_domain",
                         step.pip_index_url or ca,
                         "either pip_index_url or code_artifact_domain with "
-                        "code_artifact_repository",
+                        "code_artifact_repository (or only a conda channel)",
                     )
+                if step.conda_channel and step.conda_channel_s3 is not None:
+                    add(i, "conda_channel/conda_channel_s3", step.conda_channel, "one of them")
+                channel = step.conda_channel_s3
+                if channel is not None and not isinstance(channel, CondaChannelS3):
+                    add(i, "conda_channel_s3", type(channel).__name__, "a CondaChannelS3")
+                elif channel is not None:
+                    for attr, value, rx, rule in (
+                        ("bucket_name", _sample_bucket(channel), _BUCKET_NAME, BUCKET_ALLOWED),
+                        ("prefix", channel.prefix, _S3_PREFIX, S3_PREFIX_ALLOWED),
+                        ("local_dir", channel.local_dir, _LOCAL_DIR, LOCAL_DIR_ALLOWED),
+                    ):
+                        if not _matches(rx, value):
+                            add(i, f"conda_channel_s3.{attr}", getattr(channel, attr), rule)
                 optional_text(i, "pip_index_url", step.pip_index_url, _HTTPS_URL, "an https:// URL")
                 if ca:
                     if not _matches(_CA_DOMAIN, step.code_artifact_domain):
@@ -498,7 +636,14 @@ class NotebookSetup(_StepList):
                 for installer, pkgs in (("conda", step.conda_packages), ("pip", step.pip_packages))
                 if pkgs
             )
+            if self._conda_channel_call(script) and any(s.conda_packages for s in installs):
+                body = self._conda_channel_call(script) + body
             script.add("packages", "detached", all(s.optional for s in installs), body)
+        index = self.package_index
+        channel = index.conda_channel_s3 if index is not None else None
+        fetched = "conda_channel_s3.py" in "".join(b for *_, b in script.steps)
+        if channel is not None and channel.on_every_start and not fetched:
+            self._add_conda_channel(script)
         self._add_custom(script, "on_start")
         stop = self.idle_auto_stop
         if stop is not None:
@@ -528,9 +673,32 @@ class NotebookSetup(_StepList):
                 mode = "detached" if step.detached else "foreground"
                 script.add(step.name, mode, step.optional, getattr(step, phase))
 
+    def _conda_channel_call(self, script: _Script) -> str:
+        """The call copying the S3 conda channel (empty without one); marks the fragment used."""
+        index = self.package_index
+        channel = index.conda_channel_s3 if index is not None else None
+        if channel is None:
+            return ""
+        script.use("conda_channel_s3.py")
+        return _fragment_call(
+            "conda_channel_s3.py",
+            {
+                "SMC_CONDA_CHANNEL_BUCKET": channel.bucket_name,
+                "SMC_CONDA_CHANNEL_PREFIX": channel.prefix,
+                "SMC_CONDA_CHANNEL_DIR": channel.local_dir,
+            },
+        )
+
+    def _add_conda_channel(self, script: _Script) -> None:
+        """The S3 channel as a step of its own (detached: it may be large), for terminals."""
+        call = self._conda_channel_call(script)
+        if call:
+            index = self.package_index
+            script.add("conda-channel", "detached", bool(index and index.optional), call)
+
     def _add_package_index(self, script: _Script) -> None:
         index = self.package_index
-        if index is None:
+        if index is None or not index.has_pip:
             return
         values = {
             "SMC_PIP_INDEX_URL": index.pip_index_url or "",
@@ -550,19 +718,34 @@ class NotebookSetup(_StepList):
         """One detached step creating every environment in turn (conda runs one at a time)."""
         envs = [s for s in self.steps if isinstance(s, CondaEnvironment)]
         if not envs:
+            self._add_conda_channel(script)
             return
-        script.use("create_conda_env.sh", "register_kernels.sh")
+        script.use("register_kernels.sh")
         body = ""
+        if any(e.base_environment is None for e in envs):
+            body += self._conda_channel_call(script)
         for env in envs:
-            call = _fragment_call(
-                "create_conda_env.sh",
-                {
-                    "SMC_ENV_NAME": env.name,
-                    "SMC_PYTHON_VERSION": env.python_version,
-                    "SMC_CONDA_PACKAGES": " ".join(env.conda_packages),
-                    "SMC_PIP_PACKAGES": " ".join(env.pip_packages),
-                },
-            )
+            if env.base_environment is not None:
+                script.use("create_conda_env_from_builtin.sh")
+                call = _fragment_call(
+                    "create_conda_env_from_builtin.sh",
+                    {
+                        "SMC_ENV_NAME": env.name,
+                        "SMC_BASE_ENV": env.base_environment,
+                        "SMC_PIP_PACKAGES": " ".join(env.pip_packages),
+                    },
+                )
+            else:
+                script.use("create_conda_env.sh")
+                call = _fragment_call(
+                    "create_conda_env.sh",
+                    {
+                        "SMC_ENV_NAME": env.name,
+                        "SMC_PYTHON_VERSION": env.python_version,
+                        "SMC_CONDA_PACKAGES": " ".join(env.conda_packages),
+                        "SMC_PIP_PACKAGES": " ".join(env.pip_packages),
+                    },
+                )
             for install in self.steps:
                 if isinstance(install, PackageInstall) and install.kernel == env.name:
                     for installer, pkgs in (
@@ -587,6 +770,8 @@ class NotebookSetup(_StepList):
             "register_kernels.sh", {"SMC_RESTART_JUPYTER": "true" if restart_jupyter else "false"}
         )
         script.add("conda-environments", "detached", all(e.optional for e in envs), body)
+        if "conda_channel_s3.py" not in body:
+            self._add_conda_channel(script)
 
     def _render(self, script: _Script) -> str:
         return render_script(
@@ -645,7 +830,11 @@ _STEP_END = "SMC_STEP_END"
 
 
 def _bundle(names: Sequence[str]) -> list[str]:
-    """The fragments as a reproducible tar.gz (fixed times and owners), base64 in lines."""
+    """The fragments as a reproducible tar.gz (fixed times and owners), base64 on one line.
+
+    One line, not 76-character ones: the script is base64-encoded again for SageMaker, and
+    each line break would cost more than a character of its 16,384-character limit.
+    """
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name in names:
@@ -657,7 +846,7 @@ def _bundle(names: Sequence[str]) -> list[str]:
             tar.addfile(info, io.BytesIO(data))
     packed = gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
     encoded = base64.b64encode(packed).decode()
-    return [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+    return [encoded]
 
 
 def unbundle(script: str) -> dict[str, str]:
@@ -668,6 +857,68 @@ def unbundle(script: str) -> dict[str, str]:
     packed = base64.b64decode("".join(match.group(1).split()))
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(packed))) as tar:
         return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}  # type: ignore[union-attr]
+
+
+def package_kinds(step: object) -> list[tuple[str, str]]:
+    """What ``step`` installs, as (kind, packages) for each kind (``pip``, ``conda``)."""
+    kinds: list[tuple[str, str]] = []
+    if isinstance(step, CondaEnvironment):
+        if step.base_environment is None:
+            specs = [f"python={step.python_version}", "ipykernel", *step.conda_packages]
+            kinds.append(("conda", " ".join(specs)))
+        if step.pip_packages:
+            kinds.append(("pip", " ".join(step.pip_packages)))
+    elif isinstance(step, PackageInstall):
+        if step.conda_packages:
+            kinds.append(("conda", " ".join(step.conda_packages)))
+        if step.pip_packages:
+            kinds.append(("pip", " ".join(step.pip_packages)))
+    return kinds
+
+
+def _conda_fix(step: object) -> str:
+    fix = (
+        "a PackageIndex with conda_channel_s3 (a CondaChannel the platform hosts) or "
+        "conda_channel (a channel URL the VPC reaches)"
+    )
+    if isinstance(step, CondaEnvironment):
+        fix += ", or base_environment='python3' and pip packages only (no conda channel needed)"
+    return fix
+
+
+def _pip_fix(step: object) -> str:
+    return (
+        "a PackageIndex with code_artifact_domain/code_artifact_repository (a PackageMirror) "
+        "or pip_index_url, or a notebook with direct internet access"
+    )
+
+
+#: How to give each kind of package a source, for the synth-time error.
+SOURCE_FIX: Final[dict[str, Callable[[object], str]]] = {
+    "pip": _pip_fix,
+    "conda": lambda step: _conda_fix(step) + ", or a notebook with direct internet access",
+}
+
+
+def bucket_name_ok(name: object) -> bool:
+    """Whether ``name`` is an S3 bucket name, with ``{account}``/``{region}`` placeholders."""
+    if not isinstance(name, str):
+        return False
+    sample = name.replace("{account}", "123456789012").replace("{region}", "eu-central-1")
+    return _BUCKET_NAME.fullmatch(sample) is not None
+
+
+def s3_prefix_ok(prefix: object) -> bool:
+    """Whether ``prefix`` is a channel's key prefix (no leading or trailing ``/``)."""
+    return _matches(_S3_PREFIX, prefix)
+
+
+def _sample_bucket(channel: CondaChannelS3) -> object:
+    """The bucket name with sample values for the placeholders, to check the name rule."""
+    name = channel.bucket_name
+    if not isinstance(name, str):
+        return name
+    return channel.bucket_for("123456789012", "eu-central-1")
 
 
 def _matches(rx: re.Pattern[str], value: object) -> bool:

@@ -66,6 +66,9 @@ class StudioSetup(_StepList):
         steps: The steps, in the order given.
     """
 
+    # The Studio script does not fetch an S3 conda channel (yet): it is no conda source here.
+    renders_conda_channel_s3 = False
+
     def step_problems(self) -> list[tuple[int, str, object, str]]:
         """Every invalid step field as (step index, field, value, allowed).
 

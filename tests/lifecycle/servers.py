@@ -11,6 +11,10 @@ That registers the fixtures once for the whole run, so every module shares one m
 * ``jupyter_tls`` (module): the same over https://localhost with a self-signed certificate.
 * ``clean_jupyter`` (function): ``jupyter``, with every kernel and terminal removed before and
   after the test.
+* ``package_servers`` (session): the test packages (:data:`TEST_PACKAGES`) as wheels and as a
+  conda channel, built once, served on 127.0.0.1: a PEP 503 index, the CodeArtifact stand-in
+  (repository :data:`CODEARTIFACT` of the harness's account) and the channel
+  (``tests.lifecycle.harness.PackageServers``).
 
 Nothing here reaches beyond 127.0.0.1/localhost; every wait is bounded.
 """
@@ -20,10 +24,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -33,6 +39,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from tests.lifecycle.harness import ACCOUNT, CODEARTIFACT, TEST_PACKAGES, PackageServers
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -209,6 +217,22 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
 def aws(moto_server: MotoServer) -> MotoServer:
     moto_server.reset()
     return moto_server
+
+
+# --- package sources ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def package_servers() -> Iterator[PackageServers]:
+    directory = Path(tempfile.mkdtemp(prefix="smc-packages-"))
+    servers = PackageServers(directory, TEST_PACKAGES)
+    servers.add_repository(CODEARTIFACT[0], ACCOUNT, CODEARTIFACT[1])
+    servers.add_repository("ml", ACCOUNT, "pypi")
+    try:
+        yield servers
+    finally:
+        servers.close()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 # --- Jupyter -----------------------------------------------------------------------------------
