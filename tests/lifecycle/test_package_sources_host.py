@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from sagemaker_constructs import lifecycle_scripts
-from sagemaker_constructs.setup.notebook_setup import CondaEnvironment, NotebookSetup, PackageIndex
+from sagemaker_constructs.setup.notebook_setup import (
+    CondaEnvironment,
+    EnvironmentVariables,
+    JupyterLabExtension,
+    NotebookSetup,
+    PackageIndex,
+)
 from tests.lifecycle.harness import Host, closed_port
 
 pytest_plugins = ["tests.lifecycle.servers"]
@@ -36,6 +42,7 @@ CHANNEL_FILES = {
 def host(tmp_path_factory: pytest.TempPathFactory):
     built = Host(tmp_path_factory.mktemp("sources-host"))
     built.add_wheel("smc-venvpkg", "1.0.0", "smc_venvpkg", "VALUE = 'from the index'\n")
+    built.add_wheel("smc-labext", "1.0.0", "smc_labext", "VALUE = 'an extension'\n")
     yield built
     built.close()
 
@@ -169,3 +176,55 @@ def test_environment_from_a_missing_built_in_env_fails(host):
     log = host.detached_text(create)["conda-environments"]
     assert "no built-in environment pytorch" in log
     assert "step conda-environments: FAILED" in log
+
+
+TRICKY = 'it\'s "quoted" $HOME and spaces'
+
+
+def test_environment_variables_reach_kernels_and_terminals_and_survive_a_restart(host):
+    setup = NotebookSetup([EnvironmentVariables(values={"SMC_TEAM": "geo", "SMC_TRICKY": TRICKY})])
+    bashrc = host.home / ".bashrc"
+    bashrc.write_text("# the image's own bashrc\nalias ll='ls -l'\n")
+    for _ in range(2):  # a second start replaces the block, it does not add another
+        start = host.run(setup.on_start_text())
+        assert start.returncode == 0, start.stderr
+    text = bashrc.read_text()
+    assert text.startswith("# the image's own bashrc\nalias ll='ls -l'\n")
+    assert text.count("sagemaker-constructs environment variables >>>") == 1
+    terminal = host.as_user("bash", "-i", "-c", 'printf "%s|%s" "$SMC_TEAM" "$SMC_TRICKY"')
+    assert terminal.stdout.endswith(f"geo|{TRICKY}")
+    kernel = host.execute_in_kernel(
+        "python3", "import os; print(os.environ['SMC_TEAM'], os.environ['SMC_TRICKY'])"
+    )
+    assert kernel == {"status": "ok", "stdout": f"geo {TRICKY}\n"}
+    assert not [c for c in host.systemctl_calls() if "restart" in c]
+
+
+def test_without_the_step_kernels_do_not_see_the_variables(host):
+    # Negative control: a fresh home (a stop) and a start without the step.
+    host.stop()
+    start = host.run(NotebookSetup([EnvironmentVariables(values={"OTHER": "x"})]).on_start_text())
+    assert start.returncode == 0, start.stderr
+    kernel = host.execute_in_kernel("python3", "import os; print(os.environ.get('SMC_TEAM'))")
+    assert kernel["stdout"] == "None\n"
+
+
+def test_jupyterlab_extension_lands_in_jupyters_env_without_a_restart(host):
+    setup = NotebookSetup(
+        [
+            PackageIndex(pip_index_url="https://pypi.example.internal/simple/"),
+            JupyterLabExtension(pip_packages=["smc-labext==1.0.0"], optional=False),
+        ]
+    )
+    system_env = host.anaconda_dir / "envs" / "JupyterSystemEnv"
+    # The harness's JupyterSystemEnv is a venv without pip; the host's has pip (it is a
+    # conda env with jupyterlab). ensurepip installs the bundled pip, offline.
+    host.as_user(str(system_env / "bin" / "python"), "-m", "ensurepip", "--default-pip")
+    start = host.run(setup.on_start_text())
+    assert start.returncode == 0, start.stderr
+    host.wait(start)
+    log = host.detached_text(start)["jupyterlab-extensions"]
+    assert "step jupyterlab-extensions: done" in log, log
+    where = host.python_in(system_env, "import smc_labext; print(smc_labext.__file__)")
+    assert str(system_env) in where
+    assert not [c for c in host.systemctl_calls() if "restart" in c]
