@@ -510,3 +510,33 @@ def test_config_fields_of_the_new_steps_name_the_field():
     config = parse_config(data, "teams.yaml")
     labels = [s.label for s in config.teams[1].setup.notebook_setup(None).steps]
     assert {"pip-everywhere", "jupyterlab-extensions", "environment-variables"} <= set(labels)
+
+
+def test_studio_rejects_what_its_script_does_not_run_and_reports_missing_sources():
+    from sagemaker_constructs import EnvironmentVariables, StudioSetup
+
+    setup = StudioSetup(
+        [
+            PackageIndex(**MIRROR, conda_channel_s3=CHANNEL),
+            EnvironmentVariables(values={"A": "b"}),
+            PackageInstall(kernel="python3", conda_packages=["numpy=1.26.4"]),
+        ]
+    )
+    fields = [p[0] for p in setup.problems()]
+    assert fields == [
+        "steps[0] (package-index).conda_channel_s3",
+        "steps[1] (environment-variables).type",
+    ]
+    # the S3 channel is no conda source in Studio: the conda install has none
+    assert [(i, kind) for i, kind, _ in setup.missing_sources()] == [(2, "conda")]
+
+
+def test_studio_config_without_internet_needs_sources():
+    data = copy.deepcopy(BASE)
+    data["platform"]["studio"]["setup"]["packages"] = [
+        {"kernel": "python3", "conda_packages": ["numpy=1.26.4"]}
+    ]
+    (line,) = _config_errors(data)
+    assert line.startswith("teams.yaml: platform.studio.setup.packages[0]: got conda packages")
+    data["platform"]["studio"]["allow_public_internet"] = True
+    parse_config(data, "teams.yaml")
