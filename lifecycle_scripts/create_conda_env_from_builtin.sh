@@ -1,8 +1,8 @@
 #!/bin/bash
 # Create a persistent environment on the notebook volume WITHOUT a conda channel: a venv
-# made from a built-in environment's interpreter with --system-site-packages, so it sees
-# every package of the built-in env (ipykernel included) and pip installs into the venv
-# only, from the configured index (pip.conf). Works offline: nothing is downloaded but the
+# made from a built-in environment's interpreter that sees every package of the built-in
+# env (ipykernel included; --system-site-packages and a .pth) and pip installs into the
+# venv only, from the configured index (pip.conf). Works offline: nothing is downloaded but the
 # pip packages. Why not `conda create --clone --offline`: a clone re-fetches every package
 # that is not in the package cache (conda/conda#5370, conda/constructor#145). The built-in
 # envs are re-made on every start at the same path (docs/lifecycle.md), which the venv's
@@ -52,6 +52,15 @@ trap 'echo failed > "${marker}"' ERR
 
 echo "creating environment ${SMC_ENV_NAME} from built-in ${SMC_BASE_ENV} (no conda channel)"
 smc_as_user "${base_python}" -m venv --system-site-packages "${env_dir}"
+# --system-site-packages adds the site-packages of the interpreter's installation: the
+# built-in env itself when it is a conda prefix. A .pth adds the built-in env's own
+# site-packages (and what its .pth files add) explicitly, after the venv's, so the venv
+# sees them whatever kind of prefix the built-in env is.
+purelib='import sysconfig; print(sysconfig.get_paths()["purelib"])'
+base_site="$(smc_as_user "${base_python}" -c "${purelib}")"
+env_site="$(smc_as_user "${env_dir}/bin/python" -c "${purelib}")"
+printf 'import site; site.addsitedir(%s)\n' "'${base_site}'" \
+  | smc_as_user tee "${env_site}/_smc_base_env.pth" > /dev/null
 
 if [ -n "${SMC_PIP_PACKAGES}" ]; then
   echo "installing pip packages: ${SMC_PIP_PACKAGES}"

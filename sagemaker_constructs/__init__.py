@@ -49,10 +49,13 @@ from sagemaker_constructs.setup.notebook_setup import (
     CondaEnvironment,
     ConnectivityCheck,
     CustomStep,
+    EnvironmentVariables,
     IdleAutoStop,
+    JupyterLabExtension,
     NotebookSetup,
     PackageIndex,
     PackageInstall,
+    PipInstallEverywhere,
 )
 from sagemaker_constructs.setup.studio_setup import StudioSetup
 from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
@@ -73,6 +76,9 @@ __all__ = [
     "CondaEnvironment",
     "ConnectivityCheck",
     "CustomStep",
+    "EnvironmentVariables",
+    "JupyterLabExtension",
+    "PipInstallEverywhere",
     "ENDPOINT_NAMES",
     "IdleAutoStop",
     "INotebookInstance",

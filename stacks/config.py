@@ -32,10 +32,13 @@ from sagemaker_constructs import (
     CondaChannelS3,
     CondaEnvironment,
     ConnectivityCheck,
+    EnvironmentVariables,
     IdleAutoStop,
+    JupyterLabExtension,
     NotebookSetup,
     PackageIndex,
     PackageInstall,
+    PipInstallEverywhere,
     Problems,
     StudioSetup,
     check_app_settings,
@@ -538,6 +541,12 @@ class Setup(_Model):
     connectivity_checks: list[str] = []
     conda_environments: list[CondaEnvironmentSettings] = []
     packages: list[PackageInstallSettings] = []
+    #: Pinned pip packages installed into every environment (built-in ones and the above).
+    pip_everywhere: list[str] = []
+    #: Pinned pip packages of JupyterLab extensions, installed into Jupyter's environment.
+    jupyterlab_extensions: list[str] = []
+    #: Seen by every kernel and terminal. No secrets: the values are in the template.
+    environment_variables: dict[str, str] = {}
     idle_auto_stop: IdleAutoStopSettings | None = None
 
     def steps(
@@ -576,6 +585,22 @@ class Setup(_Model):
             (f"packages[{i}]", PackageInstall(**pkg.model_dump()))
             for i, pkg in enumerate(self.packages)
         ]
+        if self.pip_everywhere:
+            steps.append(("pip_everywhere", PipInstallEverywhere(pip_packages=self.pip_everywhere)))
+        if self.jupyterlab_extensions:
+            steps.append(
+                (
+                    "jupyterlab_extensions",
+                    JupyterLabExtension(pip_packages=self.jupyterlab_extensions),
+                )
+            )
+        if self.environment_variables:
+            steps.append(
+                (
+                    "environment_variables",
+                    EnvironmentVariables(values=self.environment_variables),
+                )
+            )
         if self.idle_auto_stop is not None:
             steps.append(("idle_auto_stop", IdleAutoStop(**self.idle_auto_stop.model_dump())))
         return steps
@@ -1025,6 +1050,11 @@ def parse_config(data: Any, source: str | Path = "<config>") -> PlatformConfig:
 
 
 # NotebookSetup names its step fields after the constructs; these are the config's names.
+_WHOLE_SECTION = {
+    "pip_everywhere": "pip_packages",
+    "jupyterlab_extensions": "pip_packages",
+    "environment_variables": "values",
+}
 _FIELD_NAMES = {
     "pip_index_url/code_artifact_domain": "pip_index_url/use_platform_mirror",
     "code_artifact_domain": "use_platform_mirror",
@@ -1081,6 +1111,7 @@ def _setup_problems(config: PlatformConfig) -> list[str]:
             problems.append(
                 f"teams[{t}].setup: got a setup without steps; allowed: at least one step "
                 "(package_index, connectivity_checks, conda_environments, packages, "
+                "pip_everywhere, jupyterlab_extensions, environment_variables, "
                 "idle_auto_stop), or no setup section"
             )
         elif team.setup is not None:
@@ -1123,7 +1154,8 @@ def _steps_problems(
     paths = [path for path, _ in section.steps(mirror, channel)]
     for i, field, value, allowed in setup.step_problems():
         base, bracket, index_part = field.partition("[")
-        name = _FIELD_NAMES.get(base, base)
+        # Sections that are one list or mapping: their field is the section itself.
+        name = "" if _WHOLE_SECTION.get(paths[i]) == base else _FIELD_NAMES.get(base, base)
         path = f"{where}.{paths[i]}" + (f".{name}" if name else "")
         problems.append(f"{path}{bracket}{index_part}: got {value!r}; allowed: {allowed}")
     if not problems and not direct_internet:

@@ -408,3 +408,139 @@ def test_the_example_app_serves_every_setup_from_what_it_deploys(example):
         if s.get("Sid") == "OwnBucketsOnly"
     ]
     assert own["Condition"]["StringEquals"]["aws:ResourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+# --- steps users ask for ----------------------------------------------------------------
+
+
+def test_environment_variables_are_set_on_start_in_the_foreground_as_json():
+    from sagemaker_constructs import EnvironmentVariables
+
+    setup = NotebookSetup([EnvironmentVariables(values={"MLFLOW_URI": "http://mlflow:5000"})])
+    assert setup.on_create_text() is None  # the home is reset on stop: start only
+    start = setup.on_start_text()
+    assert re.search(r"^smc_run_step environment-variables foreground false ", start, re.M)
+    body = _step_body(start, "environment-variables")
+    assert """export SMC_ENV_VARS='{"MLFLOW_URI": "http://mlflow:5000"}'""" in body
+    assert "environment_variables.py" in unbundle(start)
+    _notebook(setup)  # installs nothing: no source needed
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({}, "values"),
+        ({"PATH": "/x"}, "values"),
+        ({"1BAD": "x"}, "values"),
+        ({"DB_PASSWORD": "x"}, "values[DB_PASSWORD]"),
+        ({"OK": "two\nlines"}, "values[OK]"),
+        ({"OK": 3}, "values[OK]"),
+    ],
+)
+def test_environment_variables_are_validated(values, field):
+    from sagemaker_constructs import EnvironmentVariables
+
+    problems = NotebookSetup([EnvironmentVariables(values=values)]).problems()
+    assert [p[0] for p in problems] == [f"steps[0] (environment-variables).{field}"]
+
+
+def test_jupyterlab_extensions_go_into_jupyters_env_detached_without_restart():
+    from sagemaker_constructs import JupyterLabExtension
+
+    step = JupyterLabExtension(pip_packages=["jupyterlab-git==0.51.2"])
+    setup = NotebookSetup([PackageIndex(**MIRROR), step])
+    start = setup.on_start_text()
+    assert re.search(r"^smc_run_step jupyterlab-extensions detached true ", start, re.M)
+    body = _step_body(start, "jupyterlab-extensions")
+    assert 'SMC_ENV_DIR="${ANACONDA_DIR}/envs/JupyterSystemEnv"' in body
+    assert "export SMC_PACKAGES=jupyterlab-git==0.51.2" in body
+    assert "systemctl" not in body
+    (line,) = _error_lines(NotebookSetup([step]))
+    assert "steps[0] (jupyterlab-extensions): got 'pip packages (jupyterlab-git==0.51.2)" in line
+
+
+def test_pip_everywhere_installs_into_each_built_in_env_on_start_and_each_setup_env_on_create():
+    from sagemaker_constructs import PipInstallEverywhere
+
+    setup = NotebookSetup(
+        [
+            PackageIndex(**MIRROR, conda_channel_s3=CHANNEL),
+            CondaEnvironment(name="geo"),
+            PipInstallEverywhere(pip_packages=["polars==1.9.0"]),
+        ]
+    )
+    start = _step_body(setup.on_start_text(), "packages")
+    assert re.findall(r"SMC_ENV_DIR=\"\$\{ANACONDA_DIR\}/envs/(\w+)\"", start) == [
+        "python3",
+        "pytorch",
+    ]
+    create = _step_body(setup.on_create_text(), "conda-environments")
+    assert create.index("create_conda_env.sh") < create.index('SMC_ENV_DIR="${SMC_ENVS_DIR}/geo"')
+    al2 = NotebookSetup(setup.steps, platform="notebook-al2-v3").on_start_text()
+    assert "envs/tensorflow2_p310" in _step_body(al2, "packages")
+
+
+def test_new_list_steps_need_pinned_packages():
+    from sagemaker_constructs import JupyterLabExtension, PipInstallEverywhere
+
+    problems = NotebookSetup(
+        [
+            PipInstallEverywhere(pip_packages=[]),
+            JupyterLabExtension(pip_packages=["jupyterlab-git"]),
+        ]
+    ).problems()
+    assert [(p[0], p[1]) for p in problems] == [
+        ("steps[0] (pip-everywhere).pip_packages", []),
+        ("steps[1] (jupyterlab-extensions).pip_packages[0]", "jupyterlab-git"),
+    ]
+
+
+def test_config_fields_of_the_new_steps_name_the_field():
+    data = copy.deepcopy(BASE)
+    data["teams"][1]["setup"]["jupyterlab_extensions"] = ["jupyterlab-git"]
+    data["teams"][1]["setup"]["environment_variables"] = {"GITHUB_TOKEN": "x"}
+    lines = _config_errors(data)
+    assert [line.split(": got")[0] for line in lines] == [
+        "teams.yaml: teams[1].setup.jupyterlab_extensions[0]",
+        "teams.yaml: teams[1].setup.environment_variables[GITHUB_TOKEN]",
+    ]
+    data["teams"][1]["setup"]["jupyterlab_extensions"] = ["jupyterlab-git==0.51.2"]
+    data["teams"][1]["setup"]["environment_variables"] = {"MLFLOW_URI": "http://m"}
+    data["teams"][1]["setup"]["pip_everywhere"] = ["polars==1.9.0"]
+    config = parse_config(data, "teams.yaml")
+    labels = [s.label for s in config.teams[1].setup.notebook_setup(None).steps]
+    assert {"pip-everywhere", "jupyterlab-extensions", "environment-variables"} <= set(labels)
+
+
+def test_studio_rejects_what_its_script_does_not_run_and_reports_missing_sources():
+    from sagemaker_constructs import EnvironmentVariables, StudioSetup
+
+    setup = StudioSetup(
+        [
+            PackageIndex(**MIRROR, conda_channel_s3=CHANNEL),
+            EnvironmentVariables(values={"A": "b"}),
+            PackageInstall(kernel="python3", conda_packages=["numpy=1.26.4"]),
+        ]
+    )
+    fields = [p[0] for p in setup.problems()]
+    assert fields == [
+        "steps[0] (package-index).conda_channel_s3",
+        "steps[1] (environment-variables).type",
+        # conda packages belong in a custom image in Studio (the script installs pip only)
+        "steps[2] (packages:python3).conda_packages",
+    ]
+    # the S3 channel is no conda source in Studio: the conda install has none
+    assert [(i, kind) for i, kind, _ in setup.missing_sources()] == [(2, "conda")]
+
+
+def test_studio_config_without_internet_needs_sources():
+    data = copy.deepcopy(BASE)
+    # pip packages with no package index: no source without internet
+    data["platform"]["studio"]["setup"].pop("package_index", None)
+    data["platform"]["studio"]["setup"]["packages"] = [
+        {"kernel": "python3", "pip_packages": ["polars==1.9.0"]}
+    ]
+    (line,) = _config_errors(data)
+    assert line.startswith("teams.yaml: platform.studio.setup.packages[0]: got pip packages")
+    data["platform"]["studio"]["allow_public_internet"] = True
+    parse_config(data, "teams.yaml")

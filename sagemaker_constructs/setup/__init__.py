@@ -13,10 +13,13 @@ from sagemaker_constructs.setup.notebook_setup import (
     CondaEnvironment,
     ConnectivityCheck,
     CustomStep,
+    EnvironmentVariables,
     IdleAutoStop,
+    JupyterLabExtension,
     NotebookSetup,
     PackageIndex,
     PackageInstall,
+    PipInstallEverywhere,
 )
 from sagemaker_constructs.setup.studio_setup import StudioSetup
 
@@ -27,6 +30,9 @@ __all__ = [
     "CondaEnvironment",
     "ConnectivityCheck",
     "CustomStep",
+    "EnvironmentVariables",
+    "JupyterLabExtension",
+    "PipInstallEverywhere",
     "IdleAutoStop",
     "LifecycleScript",
     "NotebookSetup",

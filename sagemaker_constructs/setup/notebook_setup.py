@@ -24,10 +24,11 @@ import ast
 import base64
 import gzip
 import io
+import json
 import re
 import shlex
 import tarfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -281,8 +282,86 @@ class CustomStep:
         return f"custom:{self.name}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentVariables:
+    """Environment variables every kernel and terminal of the notebook user sees.
+
+    Written on every start (the home directory is reset on stop) into an IPython startup
+    file (every Python kernel, in any environment) and a marked block of ``~/.bashrc``
+    (terminals); no Jupyter restart. Kernels already running keep their environment.
+
+    The values are in the lifecycle configuration, readable by anyone who may describe it
+    and in the CloudFormation template: **no secrets** (names that look like one are
+    rejected); keep those in Secrets Manager and read them from the notebook.
+
+    Attributes:
+        values: Names (``[A-Za-z_][A-Za-z0-9_]*``, not ``PATH``, ``HOME``, ...) to values
+            (at most 4096 characters, one line).
+        optional: A failure is logged and does not fail the start. Default: required.
+    """
+
+    values: Mapping[str, str]
+    optional: bool = False
+
+    @property
+    def label(self) -> str:
+        return "environment-variables"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JupyterLabExtension:
+    """JupyterLab extensions installed with pip from the package index into Jupyter's env.
+
+    Into the environment the Jupyter server runs in (``JupyterSystemEnv``; JupyterLab 4 on
+    Amazon Linux 2023), as a pinned pip install, detached, on every start (that environment
+    is not on the volume). Jupyter is not restarted: a prebuilt (frontend) extension shows
+    after the user reloads the browser tab; one with a server part takes effect from the
+    next start.
+
+    Attributes:
+        pip_packages: Pinned pip requirements, e.g. ``jupyterlab-git==0.51.2``.
+        optional: A failure is logged and does not count. Default: optional (an extension
+            is a convenience).
+    """
+
+    pip_packages: Sequence[str]
+    optional: bool = True
+
+    @property
+    def label(self) -> str:
+        return "jupyterlab-extensions"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipInstallEverywhere:
+    """Pinned pip packages installed into every kernel's environment.
+
+    The built-in environments of the notebook's platform on every start, and each
+    :class:`CondaEnvironment` of this setup once, right after it is created. Detached.
+
+    Attributes:
+        pip_packages: Pinned pip requirements.
+        optional: A failure is logged and does not count. Default: required.
+    """
+
+    pip_packages: Sequence[str]
+    optional: bool = False
+
+    @property
+    def label(self) -> str:
+        return "pip-everywhere"
+
+
 Step = (
-    CondaEnvironment | PackageInstall | IdleAutoStop | ConnectivityCheck | PackageIndex | CustomStep
+    CondaEnvironment
+    | PackageInstall
+    | IdleAutoStop
+    | ConnectivityCheck
+    | PackageIndex
+    | CustomStep
+    | EnvironmentVariables
+    | JupyterLabExtension
+    | PipInstallEverywhere
 )
 
 
@@ -456,13 +535,14 @@ class NotebookSetup(_StepList):
                     i,
                     "type",
                     type(step).__name__,
-                    "a CondaEnvironment, PackageInstall, "
-                    "IdleAutoStop, ConnectivityCheck, PackageIndex or CustomStep",
+                    "a CondaEnvironment, PackageInstall, IdleAutoStop, ConnectivityCheck, "
+                    "PackageIndex, CustomStep, EnvironmentVariables, JupyterLabExtension "
+                    "or PipInstallEverywhere",
                 )
                 continue
             for attr in ("optional", "detached", "ignore_connections"):
                 flag(i, step, attr)
-            if isinstance(step, IdleAutoStop | PackageIndex):
+            if isinstance(step, IdleAutoStop | PackageIndex | EnvironmentVariables):
                 if type(step) in seen_singletons:
                     add(i, "type", type(step).__name__, "at most one per setup")
                 seen_singletons.add(type(step))
@@ -506,6 +586,13 @@ class NotebookSetup(_StepList):
                     add(i, "pip_packages/conda_packages", None, "at least one package")
                 specs(i, "conda_packages", step.conda_packages, _CONDA_SPEC, CONDA_ALLOWED)
                 specs(i, "pip_packages", step.pip_packages, _PIP_SPEC, PIP_ALLOWED)
+            elif isinstance(step, JupyterLabExtension | PipInstallEverywhere):
+                if isinstance(step.pip_packages, list | tuple) and not step.pip_packages:
+                    add(i, "pip_packages", [], "at least one package")
+                specs(i, "pip_packages", step.pip_packages, _PIP_SPEC, PIP_ALLOWED)
+            elif isinstance(step, EnvironmentVariables):
+                for attr, value, allowed in _variable_problems(step.values):
+                    add(i, attr, value, allowed)
             elif isinstance(step, IdleAutoStop):
                 idle_ok = integer(i, "idle_minutes", step.idle_minutes, 5, 10080)
                 interval = step.check_interval_minutes
@@ -566,6 +653,22 @@ class NotebookSetup(_StepList):
                 optional_text(i, "conda_channel", step.conda_channel, _HTTPS_URL, "an https:// URL")
         return found
 
+    def _installs(self) -> list[PackageInstall]:
+        """The PackageInstall steps, with each PipInstallEverywhere as one per environment."""
+        envs = [s.name for s in self.steps if isinstance(s, CondaEnvironment)]
+        found: list[PackageInstall] = []
+        for step in self.steps:
+            if isinstance(step, PackageInstall):
+                found.append(step)
+            elif isinstance(step, PipInstallEverywhere):
+                found += [
+                    PackageInstall(
+                        kernel=kernel, pip_packages=step.pip_packages, optional=step.optional
+                    )
+                    for kernel in (*self._built_in(), *envs)
+                ]
+        return found
+
     # -- queries used by the constructs --
 
     @property
@@ -607,6 +710,18 @@ class NotebookSetup(_StepList):
                         },
                     ),
                 )
+        for step in self.steps:
+            if isinstance(step, EnvironmentVariables):
+                script.use("environment_variables.py")
+                script.add(
+                    step.label,
+                    "foreground",
+                    step.optional,
+                    _fragment_call(
+                        "environment_variables.py",
+                        {"SMC_ENV_VARS": json.dumps(dict(step.values), sort_keys=True)},
+                    ),
+                )
         envs = [s for s in self.steps if isinstance(s, CondaEnvironment)]
         if envs:
             script.use("register_kernels.sh")
@@ -615,9 +730,7 @@ class NotebookSetup(_StepList):
             )
         # One detached step installs into the built-in kernels one after the other: pip
         # and conda must not run at the same time in the same environment.
-        installs = [
-            s for s in self.steps if isinstance(s, PackageInstall) and s.kernel in self._built_in()
-        ]
+        installs = [s for s in self._installs() if s.kernel in self._built_in()]
         if installs:
             script.use("install_packages.sh")
             body = "".join(
@@ -644,6 +757,27 @@ class NotebookSetup(_StepList):
         fetched = "conda_channel_s3.py" in "".join(b for *_, b in script.steps)
         if channel is not None and channel.on_every_start and not fetched:
             self._add_conda_channel(script)
+        extensions = [s for s in self.steps if isinstance(s, JupyterLabExtension)]
+        if extensions:
+            script.use("install_packages.sh")
+            facts = PLATFORMS.get(self.platform, PLATFORMS[DEFAULT_PLATFORM])
+            body = "".join(
+                _guarded(
+                    step,
+                    _fragment_call(
+                        "install_packages.sh",
+                        {
+                            "SMC_ENV_DIR": _Shell(f"${{ANACONDA_DIR}}/envs/{facts.jupyter_env}"),
+                            "SMC_INSTALLER": "pip",
+                            "SMC_PACKAGES": " ".join(step.pip_packages),
+                        },
+                    ),
+                )
+                for step in extensions
+            )
+            body += "echo 'JupyterLab extensions installed: reload the browser tab to see them'\n"
+            label = extensions[0].label
+            script.add(label, "detached", all(s.optional for s in extensions), body)
         self._add_custom(script, "on_start")
         stop = self.idle_auto_stop
         if stop is not None:
@@ -746,8 +880,8 @@ class NotebookSetup(_StepList):
                         "SMC_PIP_PACKAGES": " ".join(env.pip_packages),
                     },
                 )
-            for install in self.steps:
-                if isinstance(install, PackageInstall) and install.kernel == env.name:
+            for install in self._installs():
+                if install.kernel == env.name:
                     for installer, pkgs in (
                         ("conda", install.conda_packages),
                         ("pip", install.pip_packages),
@@ -873,7 +1007,45 @@ def package_kinds(step: object) -> list[tuple[str, str]]:
             kinds.append(("conda", " ".join(step.conda_packages)))
         if step.pip_packages:
             kinds.append(("pip", " ".join(step.pip_packages)))
+    elif isinstance(step, JupyterLabExtension | PipInstallEverywhere):
+        kinds.append(("pip", " ".join(step.pip_packages)))
     return kinds
+
+
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+#: Variables the host or the shells own; setting them breaks kernels or terminals.
+RESERVED_VARIABLES: Final = frozenset(
+    {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "PWD", "LD_PRELOAD", "LD_LIBRARY_PATH"}
+)
+_SECRET_LIKE = re.compile(r"SECRET|PASSW|TOKEN|PRIVATE|CREDENTIAL|ACCESS_KEY", re.I)
+
+
+def _variable_problems(values: object) -> list[tuple[str, object, str]]:
+    if not isinstance(values, Mapping) or not values:
+        return [("values", values, "a non-empty mapping of names to strings")]
+    found: list[tuple[str, object, str]] = []
+    for name, value in values.items():
+        if not _matches(_VARIABLE, name) or name in RESERVED_VARIABLES:
+            found.append(
+                (
+                    "values",
+                    name,
+                    "names of letters, digits and '_' (not starting with a digit), not "
+                    + ", ".join(sorted(RESERVED_VARIABLES)),
+                )
+            )
+        elif _SECRET_LIKE.search(name):
+            found.append(
+                (
+                    f"values[{name}]",
+                    "a name that looks like a secret",
+                    "no secrets: values are in clear in the template and the lifecycle "
+                    "configuration; read them from Secrets Manager on the notebook",
+                )
+            )
+        if not isinstance(value, str) or len(value) > 4096 or "\n" in value or "\0" in value:
+            found.append((f"values[{name}]", value, "a one-line string of at most 4096 characters"))
+    return found
 
 
 def _conda_fix(step: object) -> str:

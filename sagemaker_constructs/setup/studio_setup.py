@@ -33,10 +33,13 @@ from sagemaker_constructs.setup.notebook_setup import (
     CondaEnvironment,
     ConnectivityCheck,
     CustomStep,
+    EnvironmentVariables,
     IdleAutoStop,
+    JupyterLabExtension,
     NotebookSetup,
     PackageIndex,
     PackageInstall,
+    PipInstallEverywhere,
     _fragment_call,
     _Script,
     _Shell,
@@ -97,6 +100,15 @@ class StudioSetup(_StepList):
                         f"{_STEP_TYPES}; Studio shuts idle apps down itself "
                         "(StudioDomain idle_timeout_minutes)",
                     )
+                )
+            elif isinstance(
+                step, EnvironmentVariables | JupyterLabExtension | PipInstallEverywhere
+            ):
+                # Notebook-instance steps the Studio script does not run (yet).
+                studio_only.append((i, "type", type(step).__name__, _STEP_TYPES))
+            elif isinstance(step, PackageIndex) and step.conda_channel_s3 is not None:
+                studio_only.append(
+                    (i, "conda_channel_s3", "given", "none (notebook instances only)")
                 )
             elif isinstance(step, PackageInstall) and step.kernel not in STUDIO_KERNELS:
                 studio_only.append(

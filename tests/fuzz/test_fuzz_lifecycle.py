@@ -603,8 +603,13 @@ TOP_PROPS = {"on_create", "on_start", "on_create/on_start", "setup", "lifecycle_
 _STEP_PROP = re.compile(r"setup\.steps\[\d+\] \(.*\)\..+", re.S)
 
 
+_SOURCE_PROP = re.compile(r"lifecycle_config\.setup\.steps\[\d+\] \([^)]*\)")
+
+
 def _is_prop(name: str) -> bool:
-    return name in TOP_PROPS or bool(_STEP_PROP.fullmatch(name))
+    return (
+        name in TOP_PROPS or bool(_STEP_PROP.fullmatch(name)) or bool(_SOURCE_PROP.fullmatch(name))
+    )
 
 
 WILD_FIELDS = ("kind", "scripts", "name")
@@ -665,6 +670,12 @@ def lifecycle_inputs(draw: st.DrawFn, focus: str) -> tuple[dict, dict, Expectati
     kwargs["lifecycle_config_name"] = name.value
     expected.field("lifecycle_config_name", name.verdict)
     attach = draw(st.booleans())
+    setup = kwargs.get("setup")
+    if attach and isinstance(setup, NotebookSetup) and not expected.bad:
+        # The notebook (in a VPC, no direct internet) rejects installing steps without a
+        # package source; when the config itself may be rejected first, it may not get there.
+        sourceless = {f"lifecycle_config.setup.{prop}" for prop, _, _ in setup.source_problems()}
+        (expected.maybe if expected.maybe else expected.bad).update(sourceless)
     return kwargs, {"synthesizer": synthesizer, "attach": attach}, expected
 
 
