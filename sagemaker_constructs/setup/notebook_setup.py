@@ -116,23 +116,31 @@ class PackageInstall:
 
 @dataclass(frozen=True, kw_only=True)
 class IdleAutoStop:
-    """Stop the notebook when Jupyter has been idle for ``idle_minutes``.
+    """Stop the notebook when its kernels and terminals have been idle for ``idle_minutes``.
 
     The checker ships inside the lifecycle script (nothing is downloaded) and runs every
     ``check_interval_minutes`` from a systemd timer. It reads the local Jupyter server's
-    sessions, kernels and terminals: a busy kernel, recent activity or an open terminal
-    keeps the notebook running. It stops only its own notebook, through the SageMaker API
-    endpoint in the VPC, with the notebook's role (which is granted exactly that).
+    kernels and terminals and their own activity times (never the server's, which an open
+    browser tab moves on every poll): a busy kernel, a kernel or terminal active recently, or
+    a detached lifecycle step still running (an environment being created) keeps the notebook
+    running. It stops only its own notebook, through the SageMaker API endpoint in the VPC,
+    with the notebook's role (which is granted exactly that), and logs each check to
+    CloudWatch (stream ``<notebook>/idle-autostop``).
 
     Attributes:
         idle_minutes: 5 to 10080. Default: 60.
         ignore_connections: Open browser tabs do not count as activity. Default: they do.
         check_interval_minutes: 1 to 60, at most ``idle_minutes``. Default: 5.
+        terminal_idle_minutes: 5 to 10080: a terminal counts as idle once it has had no input
+            or output for this long. A job that prints nothing in a terminal is invisible to
+            Jupyter, so give terminals a longer period if people run quiet jobs there.
+            Default: ``idle_minutes``.
     """
 
     idle_minutes: int = 60
     ignore_connections: bool = False
     check_interval_minutes: int = 5
+    terminal_idle_minutes: int | None = None
     optional: bool = False
 
     @property
@@ -392,6 +400,8 @@ class NotebookSetup(_StepList):
                         interval,
                         f"at most idle_minutes ({step.idle_minutes})",
                     )
+                if step.terminal_idle_minutes is not None:
+                    integer(i, "terminal_idle_minutes", step.terminal_idle_minutes, 5, 10080)
             elif isinstance(step, ConnectivityCheck):
                 if not _matches(_HTTP_URL, step.url):
                     add(i, "url", step.url, "an http:// or https:// URL")
@@ -515,6 +525,11 @@ class NotebookSetup(_StepList):
                         if stop.ignore_connections
                         else "false",
                         "AUTOSTOP_INTERVAL_MINUTES": str(stop.check_interval_minutes),
+                        **(
+                            {}
+                            if stop.terminal_idle_minutes is None
+                            else {"AUTOSTOP_TERMINAL_IDLE_MINUTES": str(stop.terminal_idle_minutes)}
+                        ),
                         "AUTOSTOP_CHECKER": _Shell("${SMC_WORK_DIR}/fragments/idle_autostop.py"),
                         "AUTOSTOP_PYTHON": _Shell("${SMC_SYSTEM_PYTHON}"),
                     },
@@ -733,9 +748,19 @@ def _compact_python(text: str) -> str:
     """The same program without comments and docstrings (``ast.unparse``), to save space.
 
     The module docstring keeps its first line: programs use ``__doc__`` as help text.
+    Function annotations go too (never evaluated: the fragments import ``annotations``);
+    class-body ones stay, a ``NamedTuple`` needs them.
     """
     tree = ast.parse(text)
     for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.returns = None
+            arguments = node.args
+            for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+                arg.annotation = None
+            for arg in (arguments.vararg, arguments.kwarg):
+                if arg is not None:
+                    arg.annotation = None
         body = getattr(node, "body", None)
         if not (
             isinstance(body, list)
