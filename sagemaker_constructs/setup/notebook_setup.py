@@ -756,11 +756,9 @@ def _compact_python(text: str) -> str:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             node.returns = None
             arguments = node.args
-            for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+            optional = [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, *optional]:
                 arg.annotation = None
-            for arg in (arguments.vararg, arguments.kwarg):
-                if arg is not None:
-                    arg.annotation = None
         body = getattr(node, "body", None)
         if not (
             isinstance(body, list)
