@@ -219,8 +219,71 @@ class CustomStep:
         return f"custom:{self.name}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class HomeBackup:
+    """Back up ``/home/ec2-user/SageMaker`` to S3, and restore it on create.
+
+    On create, a backup under ``s3://bucket_name/prefix`` (of the same person, from an earlier
+    notebook) is restored, detached, without overwriting anything. On start, a systemd timer
+    backs the folder up every ``interval_minutes`` (changed files only, SSE-KMS with
+    ``kms_key_arn``, through the VPC's S3 gateway endpoint) and idle auto-stop runs one more
+    backup before it stops the notebook. Files deleted on the notebook stay in the backup.
+    The notebook's role gets read and write on exactly that prefix (and the key).
+
+    Attributes:
+        bucket_name: The team's bucket.
+        prefix: The person's prefix, e.g. ``home/alice/`` (letters, digits, ``._-/``).
+        kms_key_arn: The bucket's key. Default: the bucket's default encryption decides.
+        interval_minutes: 5 to 1440. Default: 60.
+        exclude: Folders of the SageMaker folder not backed up. Default: ``envs`` (the
+            conda environments, rebuilt from the setup).
+    """
+
+    bucket_name: str
+    prefix: str
+    kms_key_arn: str | None = None
+    interval_minutes: int = 60
+    exclude: tuple[str, ...] = ("envs",)
+    optional: bool = False
+
+    @property
+    def label(self) -> str:
+        return "home-backup"
+
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BACKUP_PREFIX = re.compile(r"(?!/)(?!.*\.\./)[A-Za-z0-9._/-]{1,512}/")
+_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
+_RELATIVE_DIR = re.compile(r"(?!/)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}")
+
+
+def _home_backup_problems(step: HomeBackup) -> list[tuple[str, object, str]]:
+    found: list[tuple[str, object, str]] = []
+    if not _matches(_BUCKET_NAME, step.bucket_name):
+        found.append(("bucket_name", step.bucket_name, "an S3 bucket name (3 to 63 characters)"))
+    if not _matches(_BACKUP_PREFIX, step.prefix):
+        found.append(
+            ("prefix", step.prefix, "a key prefix ending in '/', of letters, digits and ._-/")
+        )
+    if step.kms_key_arn is not None and not _matches(_KMS_KEY_ARN, step.kms_key_arn):
+        found.append(("kms_key_arn", step.kms_key_arn, "a KMS key ARN"))
+    if not _integer(step.interval_minutes, 5, 1440):
+        found.append(("interval_minutes", step.interval_minutes, "an integer from 5 to 1440"))
+    if not isinstance(step.exclude, list | tuple) or not all(
+        _matches(_RELATIVE_DIR, e) for e in step.exclude
+    ):
+        found.append(("exclude", step.exclude, "a list of relative folder names"))
+    return found
+
+
 Step = (
-    CondaEnvironment | PackageInstall | IdleAutoStop | ConnectivityCheck | PackageIndex | CustomStep
+    CondaEnvironment
+    | PackageInstall
+    | IdleAutoStop
+    | ConnectivityCheck
+    | PackageIndex
+    | CustomStep
+    | HomeBackup
 )
 
 
@@ -360,7 +423,7 @@ class NotebookSetup(_StepList):
                 continue
             for attr in ("optional", "detached", "ignore_connections"):
                 flag(i, step, attr)
-            if isinstance(step, IdleAutoStop | PackageIndex):
+            if isinstance(step, IdleAutoStop | PackageIndex | HomeBackup):
                 if type(step) in seen_singletons:
                     add(i, "type", type(step).__name__, "at most one per setup")
                 seen_singletons.add(type(step))
@@ -414,6 +477,8 @@ class NotebookSetup(_StepList):
                 for attr in ("on_create", "on_start"):
                     for value, allowed in _text_problems(getattr(step, attr)):
                         add(i, attr, value, allowed)
+            elif isinstance(step, HomeBackup):
+                found += [(i, *p) for p in _home_backup_problems(step)]
             elif isinstance(step, PackageIndex):
                 ca = step.code_artifact_domain or step.code_artifact_repository
                 if bool(step.pip_index_url) == bool(ca):
@@ -453,6 +518,7 @@ class NotebookSetup(_StepList):
     def on_create_text(self) -> str | None:
         """The on-create script, or ``None`` when no step needs one."""
         script = _Script("on-create")
+        self._add_home_backup(script, "restore")
         self._add_package_index(script)
         self._add_environments(script, restart_jupyter=False)
         self._add_custom(script, "on_create")
@@ -510,6 +576,7 @@ class NotebookSetup(_StepList):
             )
             script.add("packages", "detached", all(s.optional for s in installs), body)
         self._add_custom(script, "on_start")
+        self._add_home_backup(script, "install")
         stop = self.idle_auto_stop
         if stop is not None:
             script.use("idle_autostop.py", "install_autostop.sh")
@@ -602,6 +669,29 @@ class NotebookSetup(_StepList):
             "register_kernels.sh", {"SMC_RESTART_JUPYTER": "true" if restart_jupyter else "false"}
         )
         script.add("conda-environments", "detached", all(e.optional for e in envs), body)
+
+    @property
+    def home_backup(self) -> HomeBackup | None:
+        return next((s for s in self.steps if isinstance(s, HomeBackup)), None)
+
+    def _add_home_backup(self, script: _Script, mode: str) -> None:
+        step = self.home_backup
+        if step is None:
+            return
+        script.use("home_backup.py")
+        values = {
+            "SMC_BACKUP_MODE": mode,
+            "SMC_BACKUP_BUCKET": step.bucket_name,
+            "SMC_BACKUP_PREFIX": step.prefix,
+            "SMC_BACKUP_KMS_KEY": step.kms_key_arn or "",
+            "SMC_BACKUP_INTERVAL": str(step.interval_minutes),
+            "SMC_BACKUP_EXCLUDE": " ".join(step.exclude),
+        }
+        # Restoring may take long (detached; auto-stop waits for it); installing the timer not.
+        name, run = (
+            ("home-restore", "detached") if mode == "restore" else ("home-backup", "foreground")
+        )
+        script.add(name, run, step.optional, _fragment_call("home_backup.py", values))
 
     def _render(self, script: _Script) -> str:
         return render_script(

@@ -38,9 +38,7 @@ def test_there_are_python_fragments_to_check():
 def test_fragment_runs_on_the_oldest_host_python(fragment: Path):
     result = vermin(fragment)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"Minimum required versions: {HOST_PYTHON_MIN}" in result.stdout or (
-        "Minimum required versions: ~2, ~3" in result.stdout
-    ), result.stdout
+    assert "Target versions not met" not in result.stdout
 
 
 @pytest.mark.parametrize(
