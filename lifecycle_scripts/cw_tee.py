@@ -6,7 +6,8 @@ their output. This sends it to the notebook's own log group and a stream named
 CloudWatch is best effort: if boto3, the metadata file or the API is unavailable, the
 lines still reach the file and the step is never slowed down or failed by logging.
 
-Runs with the notebook's system Python (JupyterSystemEnv, which has boto3).
+Runs with the notebook's system Python (JupyterSystemEnv, which has boto3), so it keeps to
+Python 3.9 (tests/lifecycle/test_python_version.py checks that with vermin).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 LOG_GROUP = "/aws/sagemaker/NotebookInstances"
 METADATA_FILE = "/opt/ml/metadata/resource-metadata.json"
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     sink = CloudWatchSink(args.stream, args.metadata_file)
     with open(args.file, "a", encoding="utf-8") as out:
         for raw in sys.stdin:
-            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: UP017 (3.9)
             line = f"{stamp} {raw.rstrip()}"
             out.write(line + "\n")
             out.flush()

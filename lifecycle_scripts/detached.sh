@@ -2,8 +2,22 @@
 # Runs one detached step (started by runner.sh in its own session) and sends every line
 # it prints, with a timestamp, to its log file and, when possible, to CloudWatch Logs.
 # Arguments: NAME OPTIONAL(true|false) STEP_FILE LOG_FILE
+#
+# While the step runs, ${SMC_WORK_DIR}/running/NAME.pid holds this process's PID: the idle
+# auto-stop checker leaves the notebook running while such a marker names a live detached.sh
+# (a conda environment still being created, say). The marker goes when the step ends.
 set -uo pipefail
 name="$1" optional="$2" file="$3" log="$4"
+marker_dir="${SMC_WORK_DIR:?SMC_WORK_DIR is not set (runner.sh sets it)}/running"
+marker="${marker_dir}/${name}.pid"
+
+mkdir -p "${marker_dir}"
+echo "$$" > "${marker}.tmp" && mv -f "${marker}.tmp" "${marker}"
+trap 'rm -f "${marker}"' EXIT
+# Killed by a signal (the step's session is, at shutdown), it still goes through the EXIT trap.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 run() {
   echo "step ${name}: started"
@@ -26,5 +40,5 @@ stamp() {
 
 # CloudWatch is best effort: if cw_tee.py cannot run, or fails, the lines it did not take
 # still reach the file (stamp), and the step is not killed by a closed pipe.
-run | { "${SMC_SYSTEM_PYTHON:-}" "${SMC_WORK_DIR:-}/fragments/cw_tee.py" --file "${log}" \
+run | { "${SMC_SYSTEM_PYTHON:-}" "${SMC_WORK_DIR}/fragments/cw_tee.py" --file "${log}" \
   --stream "${SMC_PHASE:-lifecycle}-${name}" || stamp; }

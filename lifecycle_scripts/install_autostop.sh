@@ -8,16 +8,19 @@
 # Parameters (environment variables):
 #   AUTOSTOP_IDLE_MINUTES        required: idle minutes before the instance stops, a positive
 #                                number (e.g. 60 or 7.5)
+#   AUTOSTOP_TERMINAL_IDLE_MINUTES  optional: idle minutes of a terminal, by its own input and
+#                                output (default: AUTOSTOP_IDLE_MINUTES)
 #   AUTOSTOP_IGNORE_CONNECTIONS  true|false (default false): true = a browser tab connected to
 #                                an idle kernel does not count as activity
 #   AUTOSTOP_CHECKER             required: absolute path of the checker, written there before
 #                                this runs
-#   AUTOSTOP_PYTHON              python that runs the checker (needs boto3); default
+#   AUTOSTOP_PYTHON              python that runs the checker (must import boto3); default
 #                                /home/ec2-user/anaconda3/envs/JupyterSystemEnv/bin/python
 #   AUTOSTOP_INTERVAL_MINUTES    minutes between checks, 1-60 (default 5)
 #   SYSTEMD_DIR                  where the units go (default /etc/systemd/system)
 #   CRON_DIR                     where the cron entry goes without systemctl (default /etc/cron.d)
-# Open terminals block auto-stop: jobs running in them are invisible to Jupyter.
+# A detached lifecycle step still running (its busy marker, see detached.sh) keeps the notebook
+# up. The checker's lines go to the journal and to CloudWatch (stream <notebook>/idle-autostop).
 set -euo pipefail
 
 autostop_log() { echo "[install-autostop] $*"; }
@@ -34,6 +37,7 @@ autostop_write() {
 
 autostop_unit=sagemaker-idle-autostop
 autostop_idle="${AUTOSTOP_IDLE_MINUTES:-}"
+autostop_terminal_idle="${AUTOSTOP_TERMINAL_IDLE_MINUTES:-}"
 autostop_ignore="${AUTOSTOP_IGNORE_CONNECTIONS:-false}"
 autostop_checker="${AUTOSTOP_CHECKER:-}"
 autostop_python="${AUTOSTOP_PYTHON:-/home/ec2-user/anaconda3/envs/JupyterSystemEnv/bin/python}"
@@ -45,6 +49,14 @@ autostop_cron_dir="${CRON_DIR:-/etc/cron.d}"
   autostop_fail "AUTOSTOP_IDLE_MINUTES is not set; give the idle minutes before auto-stop, e.g. 60"
 if ! [[ "${autostop_idle}" =~ ^([0-9]+([.][0-9]*)?|[.][0-9]+)$ && "${autostop_idle}" =~ [1-9] ]]; then
   autostop_fail "AUTOSTOP_IDLE_MINUTES must be a positive number of minutes (e.g. 60 or 7.5), got '${autostop_idle}'"
+fi
+if [[ -n "${autostop_terminal_idle}" ]]; then
+  if ! [[ "${autostop_terminal_idle}" =~ ^([0-9]+([.][0-9]*)?|[.][0-9]+)$ && "${autostop_terminal_idle}" =~ [1-9] ]]; then
+    autostop_fail "AUTOSTOP_TERMINAL_IDLE_MINUTES must be a positive number of minutes (e.g. 120), got '${autostop_terminal_idle}'"
+  fi
+  autostop_terminal_flag=" --terminal-idle-minutes ${autostop_terminal_idle}"
+else
+  autostop_terminal_flag=""
 fi
 case "${autostop_ignore}" in
   true | True | TRUE) autostop_flags=" --ignore-connections" ;;
@@ -63,8 +75,13 @@ for autostop_path in "${autostop_checker}" "${autostop_python}"; do
 done
 [[ -f "${autostop_checker}" ]] || autostop_fail "AUTOSTOP_CHECKER: no checker at ${autostop_checker}"
 [[ -x "${autostop_python}" ]] || autostop_fail "AUTOSTOP_PYTHON: no executable python at ${autostop_python}"
+# Without boto3 the checker could decide but never stop the notebook nor log to CloudWatch:
+# fail the step now, where the lifecycle log shows it, not silently at every check.
+if ! autostop_probe=$("${autostop_python}" -c 'import boto3, botocore' 2>&1); then
+  autostop_fail "AUTOSTOP_PYTHON: ${autostop_python} cannot import boto3, which the checker needs to stop the notebook and to log to CloudWatch ($(tail -n 1 <<<"${autostop_probe}")); point AUTOSTOP_PYTHON at the notebook's JupyterSystemEnv python"
+fi
 
-autostop_command="${autostop_python} ${autostop_checker} --idle-minutes ${autostop_idle}${autostop_flags}"
+autostop_command="${autostop_python} ${autostop_checker} --idle-minutes ${autostop_idle}${autostop_terminal_flag}${autostop_flags}"
 
 if command -v systemctl >/dev/null 2>&1; then
   mkdir -p "${autostop_systemd_dir}"

@@ -523,6 +523,7 @@ class IdleAutoStopSettings(_Model):
     idle_minutes: int = 60
     ignore_connections: bool = False
     check_interval_minutes: int = 5
+    terminal_idle_minutes: int | None = None
 
 
 class PackageIndexSettings(_Model):

@@ -225,10 +225,17 @@ def test_team_lifecycle_configs_are_composed_from_their_setup(example: Synthesiz
             if r["Type"] == "AWS::SageMaker::NotebookInstanceLifecycleConfig"
         ]
         return {
-            k: base64.b64decode(v[0]["Content"]).decode()
-            for k, v in lc["Properties"].items()
-            if k.startswith("On")
+            k: content(v[0]["Content"]) for k, v in lc["Properties"].items() if k.startswith("On")
         }
+
+    def content(value: str | dict) -> str:
+        if isinstance(value, str):
+            return base64.b64decode(value).decode()
+        # Over the 16 KB limit: the script is an S3 asset that the inline part fetches; read
+        # the asset the synthesis staged (its object key is "<hash>.sh").
+        parts = json.dumps(value)
+        (key,) = set(re.findall(r"([0-9a-f]{64}\.sh)", parts))
+        return (example.outdir / f"asset.{key}").read_text()
 
     fraud = scripts("fraud")
     assert "smc_run_step conda-environments detached" in fraud["OnCreate"]

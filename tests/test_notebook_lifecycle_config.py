@@ -161,8 +161,14 @@ def test_problems_of_both_scripts_are_reported_together():
 
 def test_shipped_fragments_are_packaged_and_valid():
     assert "register_kernels.sh" in lifecycle_scripts.names()
+    from sagemaker_constructs.setup.notebook_setup import _bundle
+
     for name in lifecycle_scripts.names():
-        assert LifecycleScript.from_text(lifecycle_scripts.read(name)).problems() == []
+        text = LifecycleScript.from_text(lifecycle_scripts.read(name))
+        assert text.problems(allow_oversize=True) == [], name
+        # The size as they are embedded: compacted, in the gzip'd bundle.
+        shipped = "\n".join(_bundle([name])) + "\n"
+        assert LifecycleScript.from_text(shipped).problems() == [], name
     with pytest.raises(FileNotFoundError, match="available: .*register_kernels.sh"):
         lifecycle_scripts.read("nope.sh")
 

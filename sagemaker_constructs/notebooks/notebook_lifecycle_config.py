@@ -16,7 +16,7 @@ from sagemaker_constructs._compliance import acknowledge_wildcard_resource
 from sagemaker_constructs._names import NAME_MAX_LENGTH
 from sagemaker_constructs._validation import Problems
 from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
-from sagemaker_constructs.setup.notebook_setup import NotebookSetup
+from sagemaker_constructs.setup.notebook_setup import HomeBackup, NotebookSetup
 
 if TYPE_CHECKING:
     from sagemaker_constructs.notebooks.notebook_instance import NotebookInstance
@@ -238,6 +238,9 @@ class NotebookLifecycleConfig(Resource):
                     resources=[notebook.notebook_instance_arn],
                 )
             )
+        backup = setup.home_backup if setup is not None else None
+        if backup is not None:
+            _grant_home_backup(notebook, backup)
         index = setup.package_index if setup is not None else None
         if index is not None and index.code_artifact_domain:
             stack = Stack.of(notebook)
@@ -326,3 +329,32 @@ class NotebookLifecycleConfig(Resource):
                     resources=[asset.bucket.arn_for_objects(asset.s3_object_key)],
                 )
             )
+
+
+def _grant_home_backup(notebook: NotebookInstance, backup: HomeBackup) -> None:
+    """Read and write on exactly the person's prefix of the bucket, and its key."""
+    partition = Stack.of(notebook).partition
+    bucket_arn = f"arn:{partition}:s3:::{backup.bucket_name}"
+    notebook.add_to_role_policy(
+        iam.PolicyStatement(
+            sid="HomeBackupObjects",
+            actions=["s3:GetObject", "s3:PutObject"],
+            resources=[f"{bucket_arn}/{backup.prefix}*"],
+        )
+    )
+    notebook.add_to_role_policy(
+        iam.PolicyStatement(
+            sid="HomeBackupList",
+            actions=["s3:ListBucket"],
+            resources=[bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{backup.prefix}*"]}},
+        )
+    )
+    if backup.kms_key_arn:
+        notebook.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="HomeBackupKey",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[backup.kms_key_arn],
+            )
+        )

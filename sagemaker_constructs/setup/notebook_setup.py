@@ -137,23 +137,31 @@ class PackageInstall:
 
 @dataclass(frozen=True, kw_only=True)
 class IdleAutoStop:
-    """Stop the notebook when Jupyter has been idle for ``idle_minutes``.
+    """Stop the notebook when its kernels and terminals have been idle for ``idle_minutes``.
 
     The checker ships inside the lifecycle script (nothing is downloaded) and runs every
     ``check_interval_minutes`` from a systemd timer. It reads the local Jupyter server's
-    sessions, kernels and terminals: a busy kernel, recent activity or an open terminal
-    keeps the notebook running. It stops only its own notebook, through the SageMaker API
-    endpoint in the VPC, with the notebook's role (which is granted exactly that).
+    kernels and terminals and their own activity times (never the server's, which an open
+    browser tab moves on every poll): a busy kernel, a kernel or terminal active recently, or
+    a detached lifecycle step still running (an environment being created) keeps the notebook
+    running. It stops only its own notebook, through the SageMaker API endpoint in the VPC,
+    with the notebook's role (which is granted exactly that), and logs each check to
+    CloudWatch (stream ``<notebook>/idle-autostop``).
 
     Attributes:
         idle_minutes: 5 to 10080. Default: 60.
         ignore_connections: Open browser tabs do not count as activity. Default: they do.
         check_interval_minutes: 1 to 60, at most ``idle_minutes``. Default: 5.
+        terminal_idle_minutes: 5 to 10080: a terminal counts as idle once it has had no input
+            or output for this long. A job that prints nothing in a terminal is invisible to
+            Jupyter, so give terminals a longer period if people run quiet jobs there.
+            Default: ``idle_minutes``.
     """
 
     idle_minutes: int = 60
     ignore_connections: bool = False
     check_interval_minutes: int = 5
+    terminal_idle_minutes: int | None = None
     optional: bool = False
 
     @property
@@ -352,6 +360,63 @@ class PipInstallEverywhere:
         return "pip-everywhere"
 
 
+@dataclass(frozen=True, kw_only=True)
+class HomeBackup:
+    """Back up ``/home/ec2-user/SageMaker`` to S3, and restore it on create.
+
+    On create, a backup under ``s3://bucket_name/prefix`` (of the same person, from an earlier
+    notebook) is restored, detached, without overwriting anything. On start, a systemd timer
+    backs the folder up every ``interval_minutes`` (changed files only, SSE-KMS with
+    ``kms_key_arn``, through the VPC's S3 gateway endpoint) and idle auto-stop runs one more
+    backup before it stops the notebook. Files deleted on the notebook stay in the backup.
+    The notebook's role gets read and write on exactly that prefix (and the key).
+
+    Attributes:
+        bucket_name: The team's bucket.
+        prefix: The person's prefix, e.g. ``home/alice/`` (letters, digits, ``._-/``).
+        kms_key_arn: The bucket's key. Default: the bucket's default encryption decides.
+        interval_minutes: 5 to 1440. Default: 60.
+        exclude: Folders of the SageMaker folder not backed up. Default: ``envs`` (the
+            conda environments, rebuilt from the setup).
+    """
+
+    bucket_name: str
+    prefix: str
+    kms_key_arn: str | None = None
+    interval_minutes: int = 60
+    exclude: tuple[str, ...] = ("envs",)
+    optional: bool = False
+
+    @property
+    def label(self) -> str:
+        return "home-backup"
+
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BACKUP_PREFIX = re.compile(r"(?!/)(?!.*\.\./)[A-Za-z0-9._/-]{1,512}/")
+_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
+_RELATIVE_DIR = re.compile(r"(?!/)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}")
+
+
+def _home_backup_problems(step: HomeBackup) -> list[tuple[str, object, str]]:
+    found: list[tuple[str, object, str]] = []
+    if not _matches(_BUCKET_NAME, step.bucket_name):
+        found.append(("bucket_name", step.bucket_name, "an S3 bucket name (3 to 63 characters)"))
+    if not _matches(_BACKUP_PREFIX, step.prefix):
+        found.append(
+            ("prefix", step.prefix, "a key prefix ending in '/', of letters, digits and ._-/")
+        )
+    if step.kms_key_arn is not None and not _matches(_KMS_KEY_ARN, step.kms_key_arn):
+        found.append(("kms_key_arn", step.kms_key_arn, "a KMS key ARN"))
+    if not _integer(step.interval_minutes, 5, 1440):
+        found.append(("interval_minutes", step.interval_minutes, "an integer from 5 to 1440"))
+    if not isinstance(step.exclude, list | tuple) or not all(
+        _matches(_RELATIVE_DIR, e) for e in step.exclude
+    ):
+        found.append(("exclude", step.exclude, "a list of relative folder names"))
+    return found
+
+
 Step = (
     CondaEnvironment
     | PackageInstall
@@ -362,6 +427,7 @@ Step = (
     | EnvironmentVariables
     | JupyterLabExtension
     | PipInstallEverywhere
+    | HomeBackup
 )
 
 
@@ -536,13 +602,13 @@ class NotebookSetup(_StepList):
                     "type",
                     type(step).__name__,
                     "a CondaEnvironment, PackageInstall, IdleAutoStop, ConnectivityCheck, "
-                    "PackageIndex, CustomStep, EnvironmentVariables, JupyterLabExtension "
-                    "or PipInstallEverywhere",
+                    "PackageIndex, CustomStep, EnvironmentVariables, JupyterLabExtension, "
+                    "PipInstallEverywhere or HomeBackup",
                 )
                 continue
             for attr in ("optional", "detached", "ignore_connections"):
                 flag(i, step, attr)
-            if isinstance(step, IdleAutoStop | PackageIndex | EnvironmentVariables):
+            if isinstance(step, IdleAutoStop | PackageIndex | EnvironmentVariables | HomeBackup):
                 if type(step) in seen_singletons:
                     add(i, "type", type(step).__name__, "at most one per setup")
                 seen_singletons.add(type(step))
@@ -604,6 +670,8 @@ class NotebookSetup(_StepList):
                         interval,
                         f"at most idle_minutes ({step.idle_minutes})",
                     )
+                if step.terminal_idle_minutes is not None:
+                    integer(i, "terminal_idle_minutes", step.terminal_idle_minutes, 5, 10080)
             elif isinstance(step, ConnectivityCheck):
                 if not _matches(_HTTP_URL, step.url):
                     add(i, "url", step.url, "an http:// or https:// URL")
@@ -616,6 +684,8 @@ class NotebookSetup(_StepList):
                 for attr in ("on_create", "on_start"):
                     for value, allowed in _text_problems(getattr(step, attr)):
                         add(i, attr, value, allowed)
+            elif isinstance(step, HomeBackup):
+                found += [(i, *p) for p in _home_backup_problems(step)]
             elif isinstance(step, PackageIndex):
                 ca = step.code_artifact_domain or step.code_artifact_repository
                 if (step.pip_index_url and ca) or not (step.pip_index_url or ca or step.has_conda):
@@ -684,6 +754,7 @@ class NotebookSetup(_StepList):
     def on_create_text(self) -> str | None:
         """The on-create script, or ``None`` when no step needs one."""
         script = _Script("on-create")
+        self._add_home_backup(script, "restore")
         self._add_package_index(script)
         self._add_environments(script, restart_jupyter=False)
         self._add_custom(script, "on_create")
@@ -779,6 +850,7 @@ class NotebookSetup(_StepList):
             label = extensions[0].label
             script.add(label, "detached", all(s.optional for s in extensions), body)
         self._add_custom(script, "on_start")
+        self._add_home_backup(script, "install")
         stop = self.idle_auto_stop
         if stop is not None:
             script.use("idle_autostop.py", "install_autostop.sh")
@@ -794,6 +866,11 @@ class NotebookSetup(_StepList):
                         if stop.ignore_connections
                         else "false",
                         "AUTOSTOP_INTERVAL_MINUTES": str(stop.check_interval_minutes),
+                        **(
+                            {}
+                            if stop.terminal_idle_minutes is None
+                            else {"AUTOSTOP_TERMINAL_IDLE_MINUTES": str(stop.terminal_idle_minutes)}
+                        ),
                         "AUTOSTOP_CHECKER": _Shell("${SMC_WORK_DIR}/fragments/idle_autostop.py"),
                         "AUTOSTOP_PYTHON": _Shell("${SMC_SYSTEM_PYTHON}"),
                     },
@@ -906,6 +983,29 @@ class NotebookSetup(_StepList):
         script.add("conda-environments", "detached", all(e.optional for e in envs), body)
         if "conda_channel_s3.py" not in body:
             self._add_conda_channel(script)
+
+    @property
+    def home_backup(self) -> HomeBackup | None:
+        return next((s for s in self.steps if isinstance(s, HomeBackup)), None)
+
+    def _add_home_backup(self, script: _Script, mode: str) -> None:
+        step = self.home_backup
+        if step is None:
+            return
+        script.use("home_backup.py")
+        values = {
+            "SMC_BACKUP_MODE": mode,
+            "SMC_BACKUP_BUCKET": step.bucket_name,
+            "SMC_BACKUP_PREFIX": step.prefix,
+            "SMC_BACKUP_KMS_KEY": step.kms_key_arn or "",
+            "SMC_BACKUP_INTERVAL": str(step.interval_minutes),
+            "SMC_BACKUP_EXCLUDE": " ".join(step.exclude),
+        }
+        # Restoring may take long (detached; auto-stop waits for it); installing the timer not.
+        name, run = (
+            ("home-restore", "detached") if mode == "restore" else ("home-backup", "foreground")
+        )
+        script.add(name, run, step.optional, _fragment_call("home_backup.py", values))
 
     def _render(self, script: _Script) -> str:
         return render_script(
@@ -1156,9 +1256,17 @@ def _compact_python(text: str) -> str:
     """The same program without comments and docstrings (``ast.unparse``), to save space.
 
     The module docstring keeps its first line: programs use ``__doc__`` as help text.
+    Function annotations go too (never evaluated: the fragments import ``annotations``);
+    class-body ones stay, a ``NamedTuple`` needs them.
     """
     tree = ast.parse(text)
     for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.returns = None
+            arguments = node.args
+            optional = [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, *optional]:
+                arg.annotation = None
         body = getattr(node, "body", None)
         if not (
             isinstance(body, list)
