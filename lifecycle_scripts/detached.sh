@@ -26,7 +26,7 @@ run() {
   if [ "${rc}" -eq 0 ]; then
     echo "step ${name}: done"
   elif [ "${optional}" = true ]; then
-    echo "step ${name}: FAILED with exit code ${rc} (optional, ignored)"
+    echo "step ${name}: FAILED (optional, exit code ${rc}; ignored)"
   else
     echo "step ${name}: FAILED with exit code ${rc}"
   fi

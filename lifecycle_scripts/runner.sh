@@ -40,7 +40,7 @@ smc_run_step() {
   if [ "${rc}" -eq 0 ]; then
     smc_log "step ${name}: done in $((SECONDS - started)) s"
   elif [ "${optional}" = true ]; then
-    smc_log "step ${name}: FAILED with exit code ${rc} (optional, the start goes on)"
+    smc_log "step ${name}: FAILED (optional, exit code ${rc}; the start goes on)"
     rc=0
   else
     smc_log "step ${name}: FAILED with exit code ${rc}"

@@ -139,7 +139,8 @@ def test_alarm_is_accepted_by_the_cloudwatch_api(fraud, aws):
 
 
 def lifecycle_lines(tmp_path) -> tuple[list[str], list[str]]:
-    """Lines the real runner prints for a failing and for a succeeding start."""
+    """Lines the real runner prints for a failing start, and for one that succeeds with a
+    failed optional step (which must not alarm)."""
     host = Host(tmp_path / "host")
     try:
         failing = host.run(
@@ -148,11 +149,17 @@ def lifecycle_lines(tmp_path) -> tuple[list[str], list[str]]:
             ).on_start_text()
         )
         ok = host.run(
-            NotebookSetup(steps=[CustomStep(name="fine", on_start="echo fine")]).on_start_text()
+            NotebookSetup(
+                steps=[
+                    CustomStep(name="fine", on_start="echo fine"),
+                    CustomStep(name="may-fail", on_start="exit 5", optional=True),
+                ]
+            ).on_start_text()
         )
     finally:
         host.close()
     assert failing.returncode == 3 and ok.returncode == 0, (failing.output, ok.output)
+    assert "step may-fail: FAILED (optional" in ok.output, ok.output
     return failing.output.splitlines(), ok.output.splitlines()
 
 
