@@ -38,7 +38,11 @@ configuration. 3 notebooks a team never need a second team stack.
 
 For 1 team (and every other size measured) the resource types per stack and the number
 of outputs of both variants' templates are compared, and one line per size says
-whether they match.
+whether they match. A second line counts the library's resources that the L1 app
+declares identically, modulo logical IDs, CDK's names for cross-stack outputs and
+metadata (``normalized_resources``): every resource of the team stacks does (held by
+``tests/test_benchmark_l1.py``); the platform stack's fixed resources differ in the
+ways listed above and in CDK's tags and construct-path names.
 
 How it is measured:
 

@@ -150,14 +150,7 @@ class StackLimitsCheck:
     def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
         violations = []
         for stack in context.stack_templates:
-            # Each property read is a round trip to node: the construct path, which only
-            # a message needs, is read only for a stack that has a problem.
-            template_path = stack.template_path
-            found = template_file_problems("", template_path)
-            if not found:
-                continue
-            construct_path = stack.stack_construct_path
-            for problem in template_file_problems(construct_path, template_path):
+            for problem in template_file_problems(stack.stack_construct_path, stack.template_path):
                 violations.append(
                     PolicyViolation(
                         rule_name=problem.rule,
@@ -166,8 +159,8 @@ class StackLimitsCheck:
                         fix=_FIXES[problem.rule],
                         violating_resources=[
                             PolicyViolatingResource(
-                                construct_path=construct_path,
-                                template_path=template_path,
+                                construct_path=stack.stack_construct_path,
+                                template_path=stack.template_path,
                                 locations=[problem.location] if problem.location else [],
                             )
                         ],
