@@ -38,7 +38,11 @@ configuration. 3 notebooks a team never need a second team stack.
 
 For 1 team (and every other size measured) the resource types per stack and the number
 of outputs of both variants' templates are compared, and one line per size says
-whether they match.
+whether they match. A second line counts the library's resources that the L1 app
+declares identically, modulo logical IDs, CDK's names for cross-stack outputs and
+metadata (``normalized_resources``): every resource of the team stacks does (held by
+``tests/test_benchmark_l1.py``); the platform stack's fixed resources differ in the
+ways listed above and in CDK's tags and construct-path names.
 
 How it is measured:
 
@@ -93,6 +97,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import ipaddress
 import json
 import os
@@ -206,6 +211,32 @@ def handler(event, context):
         cfnresponse.send(event, context, cfnresponse.FAILED, {"Error": str(exc)})
 """
 
+# The services notebook and Studio roles use, which the permissions boundary allows.
+BOUNDARY_SERVICE_ACTIONS = (
+    "sagemaker:*",
+    "s3:*",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+    "kms:CreateGrant",
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogStreams",
+    "logs:PutLogEvents",
+    "cloudwatch:PutMetricData",
+    "codeartifact:GetAuthorizationToken",
+    "codeartifact:GetRepositoryEndpoint",
+    "codeartifact:ReadFromRepository",
+    "sts:GetServiceBearerToken",
+    "sts:GetCallerIdentity",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:DescribeImages",
+    "ecr:GetAuthorizationToken",
+    "ecr:GetDownloadUrlForLayer",
+)
 INTERFACE_ENDPOINTS = ("notebook", "sagemaker.api", "sagemaker.runtime", "sts", "logs", "kms")
 NOTEBOOK_LOG_GROUP = "/aws/sagemaker/NotebookInstances"
 
@@ -687,9 +718,9 @@ def build_l1_app(app: Any, config: dict[str, Any]) -> None:
         # platform's subnets, with a volume key (and of an allowed type, with guardrails).
         boundary_statements: list[dict[str, Any]] = [
             {
-                "Sid": "AllowWhatIdentityPoliciesGrant",
+                "Sid": "AllowOnlyNotebookServices",
                 "Effect": "Allow",
-                "Action": "*",
+                "Action": sorted(BOUNDARY_SERVICE_ACTIONS),
                 "Resource": "*",
             },
             deny(
@@ -917,6 +948,89 @@ def peak_rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
 
 
+def normalized_resources(
+    template: dict[str, Any], exports: dict[tuple[str, str], Any] | None = None
+) -> list[tuple[str, str]]:
+    """``(type, digest)`` of each resource with logical IDs replaced by the referenced types.
+
+    ``Ref``/``Fn::GetAtt`` of a resource of the same template name its type instead of
+    its logical ID (CDK's IDs carry a hash, the L1 app's do not), ``DependsOn`` lists
+    types, ``Fn::GetStackOutput`` is replaced by the normalized value of the output it
+    reads (``exports``: by stack and output name; CDK names its outputs, the L1 app its
+    own), and ``Metadata`` (construct paths, cdk-nag acknowledgments) is dropped. Two
+    resources with the same digest declare the same thing.
+    """
+    resources = template.get("Resources", {})
+    types = {name: resource["Type"] for name, resource in resources.items()}
+    exports = exports or {}
+
+    def normal(value: Any) -> Any:
+        if isinstance(value, dict):
+            if list(value) == ["Fn::GetStackOutput"]:
+                read = value["Fn::GetStackOutput"]
+                key = (read.get("StackName"), read.get("OutputName"))
+                if key in exports:
+                    return {"Fn::GetStackOutput": exports[key]}
+            if list(value) == ["Ref"] and value["Ref"] in types:
+                return {"Ref": types[value["Ref"]]}
+            if list(value) == ["Fn::GetAtt"] and value["Fn::GetAtt"][0] in types:
+                return {"Fn::GetAtt": [types[value["Fn::GetAtt"][0]], value["Fn::GetAtt"][1]]}
+            return {key: normal(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [normal(item) for item in value]
+        return value
+
+    found = []
+    for declared in resources.values():
+        resource = {k: v for k, v in declared.items() if k != "Metadata"}
+        if "DependsOn" in resource:
+            depends = resource["DependsOn"]
+            depends = depends if isinstance(depends, list) else [depends]
+            resource["DependsOn"] = sorted(types.get(d, d) for d in depends)
+        text = json.dumps(normal(resource), sort_keys=True)
+        found.append((resource["Type"], hashlib.sha256(text.encode()).hexdigest()[:16]))
+    return found
+
+
+def content(outdir: Path) -> dict[str, list[tuple[str, str]]]:
+    """Per stack: :func:`normalized_resources` of its template."""
+    templates = {
+        path.name.removesuffix(".template.json"): json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(outdir.glob("*.template.json"))
+    }
+    exports: dict[tuple[str, str], Any] = {}
+    for stack, template in templates.items():
+        types = {name: r["Type"] for name, r in template.get("Resources", {}).items()}
+        for name, output in template.get("Outputs", {}).items():
+            value = output.get("Value")
+            if isinstance(value, dict) and list(value) == ["Ref"]:
+                value = {"Ref": types.get(value["Ref"], value["Ref"])}
+            elif isinstance(value, dict) and list(value) == ["Fn::GetAtt"]:
+                target, attribute = value["Fn::GetAtt"]
+                value = {"Fn::GetAtt": [types.get(target, target), attribute]}
+            exports[(stack, name)] = value
+    return {stack: normalized_resources(t, exports) for stack, t in templates.items()}
+
+
+def compare_content(teams: int, library: dict, l1: dict) -> str:
+    """One line: how many resources both variants declare identically (modulo IDs)."""
+    same = total = 0
+    differing: Counter[str] = Counter()
+    for stack in sorted(set(library) | set(l1)):
+        ours = Counter(map(tuple, library.get(stack, [])))
+        theirs = Counter(map(tuple, l1.get(stack, [])))
+        total += sum(ours.values())
+        same += sum((ours & theirs).values())
+        for kind, _ in (ours - theirs).elements():
+            differing[kind] += 1
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(differing.items()))
+    return (
+        f"Resource content, {plural(teams, 'team')}: {same} of {total} library resources "
+        "declared identically by L1 only (modulo logical IDs and metadata)"
+        + (f"; differing: {detail}" if detail else "")
+    )
+
+
 def count_resources(outdir: Path) -> dict[str, dict[str, int]]:
     """Per stack: how many resources of each type its template declares, and its outputs."""
     counts: dict[str, dict[str, int]] = {}
@@ -971,6 +1085,7 @@ def run_one(teams: int, variant: str) -> dict[str, Any]:
         app.synth()
         synth_s = time.perf_counter() - start
         counts = count_resources(Path(outdir))
+        digests = content(Path(outdir))
 
         # Peaks so far of the jsii runtime's processes, read while they are alive.
         live_peaks = sorted(peak_rss_kib(pid) for pid in descendants(os.getpid()))
@@ -1004,6 +1119,7 @@ def run_one(teams: int, variant: str) -> dict[str, Any]:
         "node_live_peaks_kib": live_peaks,
         "rusage_children_kib": children_kib,
         "resources": counts,
+        "content": digests,
     }
 
 
@@ -1161,6 +1277,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for teams in args.sizes:
         library = summaries[(teams, LIBRARY)]["resources"]
         print(compare_resources(teams, library, summaries[(teams, L1_ONLY)]["resources"]))
+        print(
+            compare_content(
+                teams,
+                summaries[(teams, LIBRARY)]["content"],
+                summaries[(teams, L1_ONLY)]["content"],
+            )
+        )
     if any(r["rusage_children_kib"] is None for results in runs.values() for r in results):
         print(
             "note: the jsii kernel could not be stopped early (jsii internals changed); "

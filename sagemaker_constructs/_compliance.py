@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
+
+# One attribute on a construct's Python object (constructs created from Python keep one
+# object for their life; one handed back by node may be a new object each time, so the
+# cache is then only missed, never wrong). It saves the round trips to node for values
+# that cannot change: a construct's ``Validations``, a stack's resolved tokens.
+_CACHE = "_sagemaker_constructs_cache"
+
+
+def construct_cache(construct: IConstruct) -> dict[str, Any]:
+    """A dict kept on ``construct``'s Python object, for values computed once per construct."""
+    cache: dict[str, Any] | None = getattr(construct, _CACHE, None)
+    if cache is None:
+        cache = {}
+        setattr(construct, _CACHE, cache)
+    return cache
+
+
+def _validations(scope: IConstruct) -> Validations:
+    cache = construct_cache(scope)
+    found: Validations | None = cache.get("validations")
+    if found is None:
+        found = cache["validations"] = Validations.of(scope)
+    return found
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
@@ -15,14 +40,59 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     ID (``AwsSolutions-IAM5[Resource::...]``) so that only one action or resource is
     acknowledged, never the whole rule.
     """
-    pack = rule.split("-", 1)[0]
-    Validations.of(scope).acknowledge(Acknowledgment(id=f"{pack}::{rule}", reason=reason))
+    acknowledge_all(scope, [(rule, reason)])
+
+
+def acknowledge_all(scope: IConstruct, findings: Sequence[tuple[str, str]]) -> None:
+    """:func:`acknowledge` each ``(rule, reason)`` of ``findings`` on ``scope``, in order.
+
+    One call to node for all of them (``Validations.acknowledge`` takes several and
+    records them one by one, as separate calls would).
+    """
+    _validations(scope).acknowledge(
+        *(
+            Acknowledgment(id=f"{rule.split('-', 1)[0]}::{rule}", reason=reason)
+            for rule, reason in findings
+        )
+    )
 
 
 def acknowledge_wildcard_resource(scope: IConstruct, arn: str, reason: str) -> None:
     """Acknowledge AwsSolutions-IAM5 for the one resource ``arn`` (which may hold tokens)."""
-    rendered = _render(Stack.of(scope).resolve(arn))
-    acknowledge(scope, f"AwsSolutions-IAM5[Resource::{rendered}]", reason)
+    acknowledge(scope, wildcard_resource_rule(scope, arn), reason)
+
+
+def wildcard_resource_rule(scope: IConstruct, arn: str) -> str:
+    """The AwsSolutions-IAM5 finding ID of the one resource ``arn`` in ``scope``'s stack."""
+    return f"AwsSolutions-IAM5[Resource::{render_in(Stack.of(scope), arn)}]"
+
+
+# aws-cdk-lib's marker of a string token (``${Token[TOKEN.123]}``, ``${Token[AWS.Region.9]}``).
+_STRING_TOKEN = re.compile(r"\$\{Token\[[a-zA-Z0-9:._-]+\]\}")
+
+
+def render_in(stack: Stack, value: Any) -> str:
+    """``_render(stack.resolve(value))``, resolving each distinct token once per stack.
+
+    A string with tokens resolves to the ``Fn::Join`` of its literal pieces and its
+    tokens' values, and :func:`_render` of a join is the concatenation of its parts'
+    renderings: so the string's rendering is its literal pieces and its tokens'
+    renderings, in order. Each token's rendering is kept on the stack.
+    """
+    if not isinstance(value, str):
+        return _render(stack.resolve(value))
+    tokens: dict[str, str] = construct_cache(stack).setdefault("rendered_tokens", {})
+    parts = []
+    position = 0
+    for match in _STRING_TOKEN.finditer(value):
+        parts.append(value[position : match.start()])
+        marker = match.group(0)
+        if marker not in tokens:
+            tokens[marker] = _render(stack.resolve(marker))
+        parts.append(tokens[marker])
+        position = match.end()
+    parts.append(value[position:])
+    return "".join(parts)
 
 
 def _render(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
@@ -10,11 +11,17 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from sagemaker_constructs._compliance import _render, acknowledge
+from sagemaker_constructs._compliance import acknowledge, render_in
 from sagemaker_constructs._validation import ConstructValidationError, Problem
 
 #: Notebook instances always log here; the log group is one per account and region.
 NOTEBOOK_LOG_GROUP_NAME = "/aws/sagemaker/NotebookInstances"
+
+
+@functools.cache
+def aws_region() -> str:
+    """``Aws.REGION``, read from node once per process (a constant token)."""
+    return str(Aws.REGION)
 
 
 def new_key(
@@ -72,6 +79,22 @@ def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> ec2.
     return vpc.select_subnets(**(selection._values if selection else {}))
 
 
+def first_subnet_id(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> str:
+    """``select_subnets(vpc, selection).subnet_ids[0]``, in one round trip when it can be.
+
+    A selection of nothing but explicit ``subnets`` selects exactly those, in their
+    order (aws-cdk-lib's ``selectSubnets`` returns them as given when no filter, group or
+    type is set), so the first one's ID is read directly instead of asking the VPC for
+    the whole selection (one call and six reads of the returned struct).
+    """
+    values = selection._values if selection else {}
+    subnets = values.get("subnets")
+    if subnets and set(values) == {"subnets"}:
+        subnet: ec2.ISubnet = subnets[0]
+        return subnet.subnet_id
+    return select_subnets(vpc, selection).subnet_ids[0]
+
+
 def service_role(
     scope: Construct,
     *,
@@ -79,6 +102,7 @@ def service_role(
     description: str,
     policy_description: str,
     statements: list[iam.PolicyStatement] | None = None,
+    document: iam.PolicyDocument | None = None,
 ) -> tuple[iam.Role, iam.ManagedPolicy]:
     """A role ``service`` assumes, with its permissions in a customer-managed policy.
 
@@ -89,7 +113,12 @@ def service_role(
         scope, "Role", assumed_by=iam.ServicePrincipal(service), description=description
     )
     policy = iam.ManagedPolicy(
-        scope, "Policy", description=policy_description, roles=[role], statements=statements
+        scope,
+        "Policy",
+        description=policy_description,
+        roles=[role],
+        statements=statements,
+        document=document,
     )
     role._policy = policy
     return role, policy
@@ -142,7 +171,7 @@ def _acknowledge_grant_wildcards(policy: iam.ManagedPolicy, statement: iam.Polic
     stack = Stack.of(policy)
     for resource in statement.resources:
         try:
-            rendered = _render(stack.resolve(resource))
+            rendered = render_in(stack, resource)
         except ValueError:
             continue
         base = rendered.removesuffix("/*")

@@ -48,12 +48,22 @@ class ConstructValidationError(ValueError):
         super().__init__(f"{construct_path}: {count} invalid {noun}:\n{lines}")
 
 
+# How aws-cdk-lib encodes tokens: a string token is "${Token[NAME.N]}" inside the string,
+# a list token's element "#{Token[NAME.N]}", a number token a double of magnitude about
+# 2**960. A value that cannot be one is answered here, without a round trip to node; any
+# other value is asked of ``Token.is_unresolved``, so the answer is always the CDK's.
+_TOKEN_MARKERS = ("${Token[", "#{Token[")
+_SMALLEST_NUMBER_TOKEN = 2.0**959
+
+
 def is_token(value: Any) -> bool:
     """True when ``value`` is (or contains) an unresolved CDK token."""
     if isinstance(value, float) and not math.isfinite(value):
         return False  # NaN/inf are never tokens, and jsii cannot carry them
-    if isinstance(value, str | int | float):
-        return Token.is_unresolved(value)
+    if isinstance(value, str):
+        return any(marker in value for marker in _TOKEN_MARKERS) and Token.is_unresolved(value)
+    if isinstance(value, int | float):
+        return abs(value) >= _SMALLEST_NUMBER_TOKEN and Token.is_unresolved(value)
     if isinstance(value, list | tuple):
         return any(is_token(v) for v in value)
     return False

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import Annotations, IAspect, Token
+from aws_cdk import Annotations, IAspect
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import IConstruct
+
+from sagemaker_constructs._validation import is_token
 
 
 @jsii.implements(IAspect)
@@ -42,9 +44,7 @@ class NotebookGuardrails:
         if not isinstance(node, sagemaker.CfnNotebookInstance):
             return
         name = node.notebook_instance_name
-        label = (
-            f"{self.owner}: notebook {name if not Token.is_unresolved(name) else node.node.path}"
-        )
+        label = f"{self.owner}: notebook {name if not is_token(name) else node.node.path}"
         errors = []
         if node.direct_internet_access != "Disabled":
             errors.append("direct internet access must be disabled (rule: internet never enabled)")
@@ -53,7 +53,7 @@ class NotebookGuardrails:
         itype = node.instance_type
         if (
             self.allowed_instance_types
-            and not Token.is_unresolved(itype)
+            and not is_token(itype)
             and itype not in self.allowed_instance_types
         ):
             errors.append(
@@ -64,7 +64,7 @@ class NotebookGuardrails:
         if (
             self.max_volume_size_gib is not None
             and isinstance(size, int | float)
-            and not Token.is_unresolved(size)
+            and not is_token(size)
             and size > self.max_volume_size_gib
         ):
             errors.append(

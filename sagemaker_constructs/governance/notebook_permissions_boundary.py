@@ -8,7 +8,7 @@ from typing import Any, Final
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from sagemaker_constructs._compliance import acknowledge, skip_checkov
+from sagemaker_constructs._compliance import acknowledge_all, skip_checkov
 from sagemaker_constructs._validation import Problems
 from sagemaker_constructs.notebooks.notebook_instance import check_instance_type
 
@@ -90,23 +90,26 @@ class NotebookPermissionsBoundary(Construct):
         # no VPC): the strict operators deny it. On update, unchanged settings are absent
         # from the request, so only values that are present are checked (...IfExists).
         # ForAnyValue operators are false for an absent key.
-        def deny(sid: str, actions: list[str], condition: dict[str, Any]) -> iam.PolicyStatement:
-            return iam.PolicyStatement(
-                sid=sid,
-                effect=iam.Effect.DENY,
-                actions=actions,
-                resources=["*"],
-                conditions=condition,
-            )
+        # Plain JSON statements, handed to node as one document (one round trip, not one
+        # per statement).
+        def deny(sid: str, actions: list[str], condition: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "Sid": sid,
+                "Effect": "Deny",
+                "Action": actions,
+                "Resource": "*",
+                "Condition": condition,
+            }
 
         statements = [
             # Only the services notebook and Studio roles use: attached by mistake as an
             # ordinary policy, this is not administrator access.
-            iam.PolicyStatement(
-                sid="AllowOnlyNotebookServices",
-                actions=list(BOUNDARY_SERVICE_ACTIONS),
-                resources=["*"],
-            ),
+            {
+                "Sid": "AllowOnlyNotebookServices",
+                "Effect": "Allow",
+                "Action": list(BOUNDARY_SERVICE_ACTIONS),
+                "Resource": "*",
+            },
             deny(
                 "DenyNotebookWithDirectInternet",
                 create,
@@ -131,17 +134,17 @@ class NotebookPermissionsBoundary(Construct):
             deny(
                 "DenyNotebookWithoutVolumeKey", create, {"Null": {"sagemaker:VolumeKmsKey": "true"}}
             ),
-            iam.PolicyStatement(
-                sid="DenyChangingBoundaries",
-                effect=iam.Effect.DENY,
-                actions=[
+            {
+                "Sid": "DenyChangingBoundaries",
+                "Effect": "Deny",
+                "Action": [
                     "iam:DeleteRolePermissionsBoundary",
                     "iam:PutRolePermissionsBoundary",
                     "iam:DeleteUserPermissionsBoundary",
                     "iam:PutUserPermissionsBoundary",
                 ],
-                resources=["*"],
-            ),
+                "Resource": "*",
+            },
         ]
         if allowed_instance_types:
             statements.insert(
@@ -162,16 +165,19 @@ class NotebookPermissionsBoundary(Construct):
             description=description
             or "Permissions boundary: notebooks only without internet or root, in the "
             "platform's subnets, with a volume key and an allowed instance type",
-            statements=statements,
+            document=iam.PolicyDocument.from_json(
+                {"Version": "2012-10-17", "Statement": statements}
+            ),
         )
-        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
-            acknowledge(
-                self.policy,
+        findings = [
+            (
                 f"{pack}-IAMPolicyNoStatementsWithFullAccess",
                 "Used only as a permissions boundary, which never grants access: effective "
                 "permissions are the intersection with each role's own least-privilege "
                 "policies; sagemaker:* and s3:* bound what those may grant.",
             )
+            for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+        ]
         boundary_only = (
             "Permissions boundary: grants nothing by itself; each role's own policy, "
             "scoped to the team's resources, decides what is allowed"
@@ -185,17 +191,20 @@ class NotebookPermissionsBoundary(Construct):
                 "CKV_AWS_111": boundary_only + " (writing the team's bucket).",
             },
         )
-        for action in BOUNDARY_SERVICE_ACTIONS:
-            if "*" in action:
-                acknowledge(
-                    self.policy,
-                    f"AwsSolutions-IAM5[Action::{action}]",
-                    "Permissions boundary: the allowed services are intersected with each "
-                    "role's own least-privilege policies and grant nothing by themselves.",
-                )
-        acknowledge(
-            self.policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Permissions boundary: '*' resources in the Allow-all (intersected with the "
-            "role's own policies) and in the Denies, which must cover every notebook.",
+        findings += [
+            (
+                f"AwsSolutions-IAM5[Action::{action}]",
+                "Permissions boundary: the allowed services are intersected with each "
+                "role's own least-privilege policies and grant nothing by themselves.",
+            )
+            for action in BOUNDARY_SERVICE_ACTIONS
+            if "*" in action
+        ]
+        findings.append(
+            (
+                "AwsSolutions-IAM5[Resource::*]",
+                "Permissions boundary: '*' resources in the Allow-all (intersected with the "
+                "role's own policies) and in the Denies, which must cover every notebook.",
+            )
         )
+        acknowledge_all(self.policy, findings)

@@ -473,7 +473,10 @@ class NotebookNetwork(Construct):
 
     def notebook_subnets(self) -> ec2.SelectedSubnets:
         """The subnets notebooks should be placed in (the endpoints' subnets)."""
-        return select_subnets(self.vpc, self._subnets)
+        # Fixed once the network exists; every team asks, so it is selected once.
+        if not hasattr(self, "_notebook_subnets"):
+            self._notebook_subnets = select_subnets(self.vpc, self._subnets)
+        return self._notebook_subnets
 
 
 def _drop_redundant_depends_on(scope: Construct) -> None:

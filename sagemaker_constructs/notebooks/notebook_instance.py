@@ -10,7 +10,6 @@ import jsii
 from aws_cdk import (
     Annotations,
     ArnFormat,
-    Aws,
     CfnOutput,
     Names,
     RemovalPolicy,
@@ -25,12 +24,17 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, Node
 
-from sagemaker_constructs._compliance import acknowledge_wildcard_resource
+from sagemaker_constructs._compliance import (
+    acknowledge_all,
+    construct_cache,
+    wildcard_resource_rule,
+)
 from sagemaker_constructs._defaults import (
     NOTEBOOK_LOG_GROUP_NAME,
     allow_https_within_vpc,
+    aws_region,
+    first_subnet_id,
     new_key,
-    select_subnets,
     service_role,
 )
 from sagemaker_constructs._instance_types import NOTEBOOK_INSTANCE_TYPES_ALLOWED
@@ -303,7 +307,7 @@ class NotebookInstance(Resource):
         self.notebook_instance_arn: str = stack.format_arn(
             service="sagemaker",
             resource="notebook-instance",
-            resource_name=name if Token.is_unresolved(name) else name.lower(),
+            resource_name=name if is_token(name) else name.lower(),
         )
 
         self.key: kms.IKey = encryption_key or new_key(
@@ -335,29 +339,33 @@ class NotebookInstance(Resource):
                 service="sagemaker.amazonaws.com",
                 description=f"Execution role of SageMaker notebook {name}",
                 policy_description=f"Least-privilege permissions of SageMaker notebook {name}",
-                statements=self._base_statements(stack, name),
+                document=self._base_document(stack, name),
             )
             role = created
             own_streams, any_stream = self._log_stream_arns(stack, name)
-            acknowledge_wildcard_resource(
+            acknowledge_all(
                 self.policy,
-                own_streams,
-                "SageMaker names a notebook's log streams '<notebook-name>/<source>' at run "
-                "time (jupyter.log, LifecycleConfigOnStart, ...); the wildcard covers only "
-                "this notebook's own streams.",
-            )
-            acknowledge_wildcard_resource(
-                self.policy,
-                any_stream,
-                "logs:DescribeLogStreams is authorized on the log group; ':*' here is the "
-                "ARN form of the /aws/sagemaker/NotebookInstances group itself.",
+                [
+                    (
+                        wildcard_resource_rule(self.policy, own_streams),
+                        "SageMaker names a notebook's log streams '<notebook-name>/<source>' "
+                        "at run time (jupyter.log, LifecycleConfigOnStart, ...); the wildcard "
+                        "covers only this notebook's own streams.",
+                    ),
+                    (
+                        wildcard_resource_rule(self.policy, any_stream),
+                        "logs:DescribeLogStreams is authorized on the log group; ':*' here is "
+                        "the ARN form of the /aws/sagemaker/NotebookInstances group itself.",
+                    ),
+                ],
             )
         self.role: iam.IRole = role
 
         subnet_id = None
         if vpc is not None:
-            subnet_id = select_subnets(vpc, vpc_subnets).subnet_ids[0]
+            subnet_id = first_subnet_id(vpc, vpc_subnets)
 
+        key_arn = self._key_arn()
         self.resource = sagemaker.CfnNotebookInstance(
             self,
             "Resource",
@@ -373,7 +381,7 @@ class NotebookInstance(Resource):
             ),
             platform_identifier=platform_identifier,
             volume_size_in_gb=volume_size_gib,
-            kms_key_id=self.key.key_arn,
+            kms_key_id=key_arn,
             lifecycle_config_name=lifecycle_config.lifecycle_config_name
             if lifecycle_config
             else None,
@@ -393,11 +401,12 @@ class NotebookInstance(Resource):
         for key, value in (tags or {}).items():
             Tags.of(self).add(key, value)
 
+        region = aws_region()
         self.console_url: str = (
-            f"https://{Aws.REGION}.console.aws.amazon.com/sagemaker/home"
-            f"?region={Aws.REGION}#/notebook-instances/{name}"
+            f"https://{region}.console.aws.amazon.com/sagemaker/home"
+            f"?region={region}#/notebook-instances/{name}"
         )
-        self.jupyter_url: str = f"https://{name}.notebook.{Aws.REGION}.sagemaker.aws/"
+        self.jupyter_url: str = f"https://{name}.notebook.{region}.sagemaker.aws/"
         if create_outputs:
             CfnOutput(self, "NameOutput", value=name, description="Notebook instance name")
             CfnOutput(
@@ -419,30 +428,45 @@ class NotebookInstance(Resource):
 
     def _log_stream_arns(self, stack: Stack, name: str) -> tuple[str, str]:
         """ARNs of this notebook's own log streams and of the notebook log group's streams."""
-        log_group_arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=NOTEBOOK_LOG_GROUP_NAME,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        # The same for every notebook of the stack: formatted once per stack.
+        cache = construct_cache(stack)
+        if "notebook_log_group_arn" not in cache:
+            cache["notebook_log_group_arn"] = stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=NOTEBOOK_LOG_GROUP_NAME,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+        log_group_arn = cache["notebook_log_group_arn"]
         return f"{log_group_arn}:log-stream:{name}/*", f"{log_group_arn}:*"
 
-    def _base_statements(self, stack: Stack, name: str) -> list[iam.PolicyStatement]:
+    def _key_arn(self) -> str:
+        """The volume key's ARN, read from node once per notebook."""
+        if not hasattr(self, "_volume_key_arn"):
+            self._volume_key_arn: str = self.key.key_arn
+        return self._volume_key_arn
+
+    def _base_document(self, stack: Stack, name: str) -> iam.PolicyDocument:
+        """The created role's own permissions, handed to node as one JSON document."""
         own_streams, any_stream = self._log_stream_arns(stack, name)
-        return [
-            iam.PolicyStatement(
-                sid="WriteOwnLogStreams",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[own_streams],
-            ),
-            iam.PolicyStatement(
-                sid="DescribeNotebookLogStreams",
-                actions=["logs:DescribeLogStreams"],
-                resources=[any_stream],
-            ),
-            iam.PolicyStatement(
-                sid="UseVolumeKey",
-                actions=[
+        key_arn = self._key_arn()
+        statements = [
+            {
+                "Sid": "WriteOwnLogStreams",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": own_streams,
+            },
+            {
+                "Sid": "DescribeNotebookLogStreams",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogStreams",
+                "Resource": any_stream,
+            },
+            {
+                "Sid": "UseVolumeKey",
+                "Effect": "Allow",
+                "Action": [
                     "kms:Decrypt",
                     "kms:Encrypt",
                     "kms:GenerateDataKey",
@@ -450,15 +474,17 @@ class NotebookInstance(Resource):
                     "kms:ReEncryptTo",
                     "kms:DescribeKey",
                 ],
-                resources=[self.key.key_arn],
-            ),
-            iam.PolicyStatement(
-                sid="GrantVolumeKeyToAwsServices",
-                actions=["kms:CreateGrant"],
-                resources=[self.key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
+                "Resource": key_arn,
+            },
+            {
+                "Sid": "GrantVolumeKeyToAwsServices",
+                "Effect": "Allow",
+                "Action": "kms:CreateGrant",
+                "Resource": key_arn,
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
         ]
+        return iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements})
 
     def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
         """Add a statement to the created role's customer-managed policy.
@@ -588,6 +614,13 @@ class NotebookInstance(Resource):
         allow_root_access: bool,
         minimum_instance_metadata_service_version: str,
     ) -> None:
+        if not (
+            allow_direct_internet
+            or allow_root_access
+            or minimum_instance_metadata_service_version == "1"
+            or platform_identifier in DEPRECATED_PLATFORMS
+        ):
+            return  # nothing to say: no round trip for Annotations.of
         notes = Annotations.of(self)
         if allow_direct_internet:
             notes.add_warning_v2(
