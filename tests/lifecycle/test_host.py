@@ -601,9 +601,7 @@ def test_optional_failing_steps_do_not_fail_the_start(host: Host) -> None:
     host.wait(run)
 
     assert run.returncode == 0, run.output
-    assert (
-        "step optional-probe: FAILED (optional, exit code 4; the start goes on)" in run.stdout
-    )
+    assert "step optional-probe: FAILED (optional, exit code 4; the start goes on)" in run.stdout
     log = run.log("packages")
     assert "No matching distribution found for smc-missing==9.9.9" in log
     assert "packages:python3: FAILED (optional, ignored)" in log
