@@ -311,6 +311,10 @@ BUGS = {
     "sharing_prefix_parens": "BUG-28: a StudioDomain sharing_prefix with ( or ) (documented "
     "as allowed) crashes synthesis in jsii: the cdk-nag acknowledgement of the sharing "
     "bucket resource cannot hold parentheses",
+    "config_studio_tags": "BUG-29: config platform.tags values and a Studio team's "
+    "cost_center of 129 to 256 characters pass validation (the general tag rule), but they "
+    "go on Studio resources, which take at most 128: cfn-lint rejects the templates (E3033). "
+    "Found by reading, not by test_fuzz_config.py, whose configs have no Studio section",
 }
 #: Bugs still open in the library (their input classes are kept out of the strategies).
 OPEN_BUGS: set[str] = set()

@@ -1,9 +1,10 @@
-"""Regression examples of the bugs the Studio fuzzing found (support.BUGS 21 to 28)."""
+"""Regression examples of the bugs the Studio fuzzing found (support.BUGS 21 to 29)."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
+import yaml
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
@@ -17,6 +18,8 @@ from sagemaker_constructs import (
     StudioSpace,
     StudioUserProfile,
 )
+from stacks.config import ConfigError, parse_config
+from tests.conftest import EXAMPLE_CONFIG
 from tests.fuzz.studio_strategies import ECR_TAG_KEY_MAX, TAG_VALUE_MAX, TAG_VALUE_MIN
 from tests.fuzz.support import imported_vpc, lint_stack, new_stack
 
@@ -166,3 +169,20 @@ def test_bug_28_sharing_prefixes_with_parentheses_are_rejected():
         _domain(stack, notebook_output_sharing=True, sharing_bucket=bucket, sharing_prefix="(a)/")
 
     assert _flagged(build) == {"sharing_prefix"}
+
+
+def test_bug_29_config_tags_that_reach_studio_resources_have_the_studio_limit():
+    data = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    assert data["platform"].get("studio"), "the example config has no Studio domain any more"
+    studio_team = next(i for i, t in enumerate(data["teams"]) if t.get("studio"))
+    data["teams"][studio_team]["cost_center"] = "c" * (TAG_VALUE_MAX + 1)
+    data["platform"]["tags"] = {"group": "g" * (TAG_VALUE_MAX + 1)}
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, "teams.yaml")
+    message = str(err.value)
+    assert f"teams[{studio_team}].cost_center: got 'ccc" in message
+    assert "platform.tags['group']: got 'ggg" in message
+    # 128 characters are fine (the longest value cfn-lint accepts on the Studio resources).
+    data["teams"][studio_team]["cost_center"] = "c" * TAG_VALUE_MAX
+    data["platform"]["tags"] = {"group": "g" * TAG_VALUE_MAX}
+    parse_config(data, "teams.yaml")
