@@ -263,10 +263,11 @@ def domain_inputs(draw: st.DrawFn) -> tuple[dict, dict, Expectation]:
     )
     env["portal"] = portal_kind
     if portal_kind == "custom":
-        defaults = {
+        # (a wild default may be any value, a list too: found by the thorough profile)
+        defaults = [
             kwargs["default_jupyter_lab_instance_type"],
             kwargs["default_code_editor_instance_type"],
-        }
+        ]
         hideable = [t for t in STUDIO_TYPES if t not in defaults]
         hidden_types = draw(
             portal_lists("portal" in wild, "hidden_instance_types", hideable, expected)
@@ -275,6 +276,8 @@ def domain_inputs(draw: st.DrawFn) -> tuple[dict, dict, Expectation]:
             hidden_types = [kwargs["default_jupyter_lab_instance_type"]]
             if isinstance(hidden_types[0], str):
                 expected.bad.add("portal_settings.hidden_instance_types")
+                item = judged(STUDIO_TYPES, ("system",))(hidden_types[0])
+                expected.field("portal_settings.hidden_instance_types[0]", item.verdict)
             else:  # an invalid default is reported as a hidden type too
                 expected.maybe |= {
                     "portal_settings.hidden_instance_types",
