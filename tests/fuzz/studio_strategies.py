@@ -117,6 +117,20 @@ tag_values = st.one_of(
 )
 
 
+def cfn_lint_tag_key(key: object) -> object:
+    """A tag key as cfn-lint compares keys for uniqueness (E3024): it reads "FALSE" and "0"
+    as the same value (False == 0), a false positive that CloudFormation does not share, so
+    the strategies never draw two keys it confuses."""
+    if isinstance(key, str):
+        if key.lower() in ("true", "false"):
+            return key.lower() == "true"
+        try:
+            return float(key)
+        except ValueError:
+            return key
+    return key
+
+
 @st.composite
 def tag_maps(
     draw: st.DrawFn, wild: bool, *, ecr_repository: bool = False
@@ -130,7 +144,14 @@ def tag_maps(
         expected.bad.add("tags")
         return draw(st.sampled_from([[("team", "a")], "team=a", 5])), expected
     size = (1, 3) if kind == "some" else (50, 51)
-    keys = draw(st.lists(tag_keys if wild else valid_tag_keys, min_size=size[0], max_size=size[1]))
+    keys = draw(
+        st.lists(
+            tag_keys if wild else valid_tag_keys,
+            min_size=size[0],
+            max_size=size[1],
+            unique_by=cfn_lint_tag_key,
+        )
+    )
     tags = {key: draw(tag_values if wild else valid_tag_values) for key in keys}
     for key, value in tags.items():
         if studio_tag_problem(key, value, ecr_repository=ecr_repository):
