@@ -160,7 +160,7 @@ class StudioCustomImage(Construct):
                 if value is not None:
                     p.add(prop, "given with repository", "only for a new repository")
         if repository_name is not None and not is_token(repository_name):
-            if not 2 <= len(repository_name) <= 256:
+            if not isinstance(repository_name, str) or not 2 <= len(repository_name) <= 256:
                 p.add("repository_name", repository_name, REPOSITORY_NAME_ALLOWED)
             else:
                 p.pattern(

@@ -294,7 +294,7 @@ BUGS = {
     "studio_types": "BUG-23: wrong types crash the Studio constructs with TypeError, "
     "KeyError or AttributeError instead of ConstructValidationError: sharing_prefix=None, a "
     "None for StudioDomain default_ebs_size_gib / max_ebs_size_gib, a "
-    "non-str StudioCustomImage description, app_type=None (image, lifecycle config), a str "
+    "non-str StudioCustomImage description or repository_name, app_type=None (image, lifecycle config), a str "
     "as StudioLifecycleConfig script, None or an unhashable value in StudioPortalSettings, a "
     "portal_settings that is not a StudioPortalSettings",
     "studio_removal_policy": "BUG-24: StudioDomain and StudioCustomImage accept "

@@ -269,8 +269,9 @@ def domain_inputs(draw: st.DrawFn) -> tuple[dict, dict, Expectation]:
             kwargs["default_code_editor_instance_type"],
         ]
         hideable = [t for t in STUDIO_TYPES if t not in defaults]
+        hidden_expected = Expectation(set(), set())
         hidden_types = draw(
-            portal_lists("portal" in wild, "hidden_instance_types", hideable, expected)
+            portal_lists("portal" in wild, "hidden_instance_types", hideable, hidden_expected)
         )
         if "portal" in wild and draw(st.integers(0, 4)) == 0:
             hidden_types = [kwargs["default_jupyter_lab_instance_type"]]
@@ -283,6 +284,8 @@ def domain_inputs(draw: st.DrawFn) -> tuple[dict, dict, Expectation]:
                     "portal_settings.hidden_instance_types",
                     "portal_settings.hidden_instance_types[0]",
                 }
+        else:
+            merge(expected, hidden_expected)
         env["portal_fields"] = {
             "hidden_app_types": draw(
                 portal_lists("portal" in wild, "hidden_app_types", APP_TYPES, expected)
