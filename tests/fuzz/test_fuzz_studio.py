@@ -295,7 +295,9 @@ def lifecycle_inputs(draw: st.DrawFn) -> tuple[dict, dict, Expectation]:
     if kind in ("script", "both", "str"):
         text = draw(script_texts if "script" in wild else script_lines)
         kwargs["script"] = text if kind == "str" else LifecycleScript.from_text(text)
-        if kind == "str" or script_problem(text, assets_ok=False):
+        if kind == "str" and text is None:
+            expected.bad.add("script/setup")  # no script at all (found by the thorough profile)
+        elif kind == "str" or script_problem(text, assets_ok=False):
             expected.bad.add("script")
     if kind in ("setup", "both"):
         if "setup" in wild and draw(st.booleans()):
