@@ -14,6 +14,7 @@ from sagemaker_constructs._instance_types import (
     instance_type_problem,
 )
 from sagemaker_constructs._validation import (
+    STUDIO_TAG_VALUE_LENGTH,
     ConstructValidationError,
     Problem,
     Problems,
@@ -104,6 +105,7 @@ __all__ = [
     "allow_cloudwatch_logs",
     "new_key",
     "tag_problem",
+    "STUDIO_TAG_VALUE_LENGTH",
     "instance_type_problem",
     "check_app_settings",
     "ConstructValidationError",

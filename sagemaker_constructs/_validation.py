@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Token
+from aws_cdk import RemovalPolicy, Token
 from constructs import IConstruct
 
 
@@ -73,14 +73,41 @@ def _tag_text_ok(text: str) -> bool:
     return all(c in " _.:/=+-@" or unicodedata.category(c)[0] in "LNZ" for c in text)
 
 
-def tag_problem(key: Any, value: Any) -> str | None:
-    """What is wrong with one AWS tag, or ``None`` when it is valid."""
+#: Tag limits of the SageMaker Studio resources (the registry schemas of
+#: AWS::SageMaker::Domain, UserProfile, Space, AppImageConfig and StudioLifecycleConfig: a
+#: value of 1 to 128 characters), stricter than the general AWS rule (0 to 256).
+STUDIO_TAG_VALUE_LENGTH: tuple[int, int] = (1, 128)
+#: ECR repositories take keys of at most 127 characters (AWS::ECR::Repository schema).
+ECR_TAG_KEY_MAX_LENGTH = 127
+
+
+def tag_problem(
+    key: Any,
+    value: Any,
+    *,
+    value_length: tuple[int, int] = (0, 256),
+    key_max_length: int = 128,
+) -> str | None:
+    """What is wrong with one AWS tag, or ``None`` when it is valid.
+
+    ``value_length`` and ``key_max_length`` narrow the general rule for resources with
+    stricter limits (:data:`STUDIO_TAG_VALUE_LENGTH`, :data:`ECR_TAG_KEY_MAX_LENGTH`).
+    """
     if not isinstance(key, str) or not isinstance(value, str):
         return "a string key and a string value"
-    if not 1 <= len(key) <= 128 or key.lower().startswith("aws:") or not _tag_text_ok(key):
-        return "a key of 1 to 128 letters, digits, spaces or _.:/=+-@ not starting with 'aws:'"
-    if len(value) > 256 or not _tag_text_ok(value):
-        return "a value of at most 256 letters, digits, spaces or _.:/=+-@"
+    if (
+        not 1 <= len(key) <= key_max_length
+        or key.lower().startswith("aws:")
+        or not _tag_text_ok(key)
+    ):
+        return (
+            f"a key of 1 to {key_max_length} letters, digits, spaces or _.:/=+-@ not starting "
+            "with 'aws:'"
+        )
+    low, high = value_length
+    if not low <= len(value) <= high or not _tag_text_ok(value):
+        size = f"at most {high}" if low == 0 else f"{low} to {high}"
+        return f"a value of {size} letters, digits, spaces or _.:/=+-@"
     return None
 
 
@@ -231,9 +258,17 @@ class Problems:
         if not isinstance(value, bool):
             self.add(prop, value, "True or False")
 
-    def tags(self, prop: str, tags: Any) -> None:
+    def tags(
+        self,
+        prop: str,
+        tags: Any,
+        *,
+        value_length: tuple[int, int] = (0, 256),
+        key_max_length: int = 128,
+    ) -> None:
         """AWS tag rules: at most 50; keys 1-128 and values 0-256 characters of letters,
-        digits, spaces and ``_.:/=+-@``; keys not starting with ``aws:``."""
+        digits, spaces and ``_.:/=+-@``; keys not starting with ``aws:``. ``value_length`` and
+        ``key_max_length`` narrow them for resources with stricter limits."""
         if tags is None:
             return
         if not isinstance(tags, Mapping):
@@ -244,9 +279,23 @@ class Problems:
         for key, value in tags.items():
             if is_token(key) or is_token(value):
                 continue
-            problem = tag_problem(key, value)
+            problem = tag_problem(
+                key, value, value_length=value_length, key_max_length=key_max_length
+            )
             if problem:
                 self.add(f"{prop}[{key!r}]", value, problem)
+
+    def removal_policy(self, prop: str, value: Any, why: str) -> None:
+        """RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY: ``why`` says why not SNAPSHOT."""
+        allowed = (
+            RemovalPolicy.RETAIN,
+            RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+            RemovalPolicy.DESTROY,
+        )
+        if not isinstance(value, RemovalPolicy) or value not in allowed:
+            self.add(
+                prop, value, f"RemovalPolicy.RETAIN, RETAIN_ON_UPDATE_OR_DELETE or DESTROY ({why})"
+            )
 
     def max_items(self, prop: str, values: Sequence[Any] | None, limit: int) -> None:
         if values is not None and len(values) > limit:

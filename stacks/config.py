@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from sagemaker_constructs import (
     ENDPOINT_NAMES,
+    STUDIO_TAG_VALUE_LENGTH,
     CondaChannelS3,
     CondaEnvironment,
     ConnectivityCheck,
@@ -1197,6 +1198,9 @@ def _studio_problems(config: PlatformConfig) -> list[str]:
             max_ebs_size_gib=studio.max_ebs_size_gib,
         )
         problems += [f"{where}.{problem}" for problem in checks.items]
+        # The platform's tags go on the Studio resources too, whose values are shorter.
+        for key, value in config.platform.tags.items():
+            problems += _studio_tag_value(f"platform.tags[{key!r}]", value)
         if studio.setup is not None:
             mirror = config.platform.package_mirror
             problems += _steps_problems(
@@ -1215,6 +1219,8 @@ def _studio_problems(config: PlatformConfig) -> list[str]:
                 f"teams[{t}].studio: got a studio section; allowed: only with platform.studio set"
             )
             continue
+        if team.cost_center is not None:  # the team's tag on its profiles and spaces
+            problems += _studio_tag_value(f"teams[{t}].cost_center", team.cost_center)
         for u, user in enumerate(team.studio.users):
             profile = team.studio_profile_name(user)
             where = f"teams[{t}].studio.users[{u}]"
@@ -1226,6 +1232,16 @@ def _studio_problems(config: PlatformConfig) -> list[str]:
             profiles.setdefault(profile, where)
         problems += _space_problems(f"teams[{t}].studio", team.studio, studio)
     return problems
+
+
+def _studio_tag_value(field: str, value: str) -> list[str]:
+    high = STUDIO_TAG_VALUE_LENGTH[1]
+    if len(value) <= high:
+        return []
+    return [
+        f"{field}: got {value!r}; allowed: a tag value of at most {high} characters (the "
+        "SageMaker Studio resources' limit, with platform.studio set)"
+    ]
 
 
 def _space_problems(where: str, team: TeamStudio, studio: StudioSettings) -> list[str]:

@@ -54,4 +54,9 @@ def test_a_tag_value_over_256_characters_is_rejected(build):
 def test_a_reserved_key_is_rejected_and_a_valid_tag_accepted(build):
     with pytest.raises(ConstructValidationError, match=r"tags\['aws:team'\]"):
         build(new_stack(), {"aws:team": "x"})
-    build(new_stack(), {"team": "v" * 256})  # the longest value AWS accepts
+    # The longest value the resource accepts: 256 for a notebook; the SageMaker Studio
+    # resources' registry schemas allow 128 (tests/fuzz/support.py BUGS["studio_tags"]).
+    longest = 256 if build is _notebook else 128
+    build(new_stack(), {"team": "v" * longest})
+    with pytest.raises(ConstructValidationError, match=r"tags\['team'\]"):
+        build(new_stack(), {"team": "v" * (longest + 1)})

@@ -15,7 +15,14 @@ from constructs import Construct, IConstruct
 
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
 from sagemaker_constructs._defaults import new_key
-from sagemaker_constructs._validation import ConstructValidationError, Problem, Problems, is_token
+from sagemaker_constructs._validation import (
+    ECR_TAG_KEY_MAX_LENGTH,
+    STUDIO_TAG_VALUE_LENGTH,
+    ConstructValidationError,
+    Problem,
+    Problems,
+    is_token,
+)
 from sagemaker_constructs.setup.studio_setup import STUDIO_APP_TYPES
 
 #: An ECR image tag.
@@ -129,6 +136,10 @@ class StudioCustomImage(Construct):
         super().__init__(scope, id)
         p = Problems(self)
         p.sagemaker_name("image_name", image_name)
+        if not p and not is_token(image_name) and "--" in image_name:
+            # AWS::SageMaker::Image ImageName: ^[a-zA-Z0-9]([-.]?[a-zA-Z0-9])*$ (and the
+            # default repository name, ECR's rule as aws-cdk-lib checks it).
+            p.add("image_name", image_name, "letters, digits and single hyphens between them")
         p.pattern("image_tag", image_tag, IMAGE_TAG_PATTERN, IMAGE_TAG_ALLOWED)
         p.pattern("image_uri", image_uri, IMAGE_URI_PATTERN, IMAGE_URI_ALLOWED, max_length=255)
         if image_tag is not None and image_uri is not None:
@@ -149,7 +160,7 @@ class StudioCustomImage(Construct):
                 if value is not None:
                     p.add(prop, "given with repository", "only for a new repository")
         if repository_name is not None and not is_token(repository_name):
-            if not 2 <= len(repository_name) <= 256:
+            if not isinstance(repository_name, str) or not 2 <= len(repository_name) <= 256:
                 p.add("repository_name", repository_name, REPOSITORY_NAME_ALLOWED)
             else:
                 p.pattern(
@@ -158,15 +169,24 @@ class StudioCustomImage(Construct):
                     REPOSITORY_NAME_PATTERN,
                     REPOSITORY_NAME_ALLOWED,
                 )
-        p.one_of("app_type", app_type, STUDIO_APP_TYPES)
+        p.one_of("app_type", app_type, STUDIO_APP_TYPES, required=True)
         p.pattern("display_name", display_name, DISPLAY_NAME_PATTERN, DISPLAY_NAME_ALLOWED)
-        if (
-            description is not None
-            and not is_token(description)
-            and not 1 <= len(description) <= 512
+        if description is not None and not (
+            isinstance(description, str) and (is_token(description) or 1 <= len(description) <= 512)
         ):
             p.add("description", description, "1 to 512 characters")
-        p.tags("tags", tags)
+        # The Studio resources' tag limits; a created ECR repository takes shorter keys.
+        p.tags(
+            "tags",
+            tags,
+            value_length=STUDIO_TAG_VALUE_LENGTH,
+            key_max_length=ECR_TAG_KEY_MAX_LENGTH
+            if image_uri is None and repository is None
+            else 128,
+        )
+        p.removal_policy(
+            "removal_policy", removal_policy, "a repository and its key have no snapshots"
+        )
         p.kms_key("encryption_key", encryption_key)
         p.raise_if_any()
 

@@ -34,7 +34,7 @@ from sagemaker_constructs._defaults import (
     service_role,
 )
 from sagemaker_constructs._names import NAME_MAX_LENGTH
-from sagemaker_constructs._validation import Problems, is_token
+from sagemaker_constructs._validation import STUDIO_TAG_VALUE_LENGTH, Problems, is_token
 from sagemaker_constructs.network.notebook_network import NFS_DESCRIPTION, NFS_PORT
 from sagemaker_constructs.studio.studio_custom_image import (
     StudioCustomImage,
@@ -71,11 +71,13 @@ PARAMETER_PREFIX_ALLOWED: Final = (
 DOMAIN_PARAMETERS: Final = ("domain-id", "domain-name", "security-group-id", "execution-role-arn")
 
 TAG_KEY_ALLOWED: Final = "a key of 1 to 128 characters not starting with 'aws:'"
-_SHARING_PREFIX_ALLOWED = "an S3 key prefix of letters, digits and ! - _ . * ' ( ) /, ending in /"
+_SHARING_PREFIX_ALLOWED = "an S3 key prefix of letters, digits and ! - _ . * ' /, ending in /"
 
 
 def _is_sharing_prefix(value: str) -> bool:
-    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!-_.*'()/")
+    # S3's safe characters without ( and ): the prefix is part of a resource in the role's
+    # policy, and a cdk-nag acknowledgement naming that resource cannot hold parentheses.
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!-_.*'/")
     return 1 <= len(value) <= 512 and value.endswith("/") and set(value) <= allowed
 
 
@@ -197,10 +199,13 @@ def check_app_settings(
         problems.instance_types(
             prop, types, "studio", default=default, default_prop="default_" + prop.removesuffix("s")
         )
-    problems.integer_range(
-        "default_ebs_size_gib", default_ebs_size_gib, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB
-    )
-    problems.integer_range("max_ebs_size_gib", max_ebs_size_gib, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB)
+    for prop, size in (
+        ("default_ebs_size_gib", default_ebs_size_gib),
+        ("max_ebs_size_gib", max_ebs_size_gib),
+    ):
+        if size is None:  # both sizes are required by CloudFormation
+            problems.add(prop, None, f"an integer from {MIN_EBS_SIZE_GIB} to {MAX_EBS_SIZE_GIB}")
+        problems.integer_range(prop, size, MIN_EBS_SIZE_GIB, MAX_EBS_SIZE_GIB)
     sizes_valid = all(
         isinstance(v, int) and not isinstance(v, bool) and MIN_EBS_SIZE_GIB <= v <= MAX_EBS_SIZE_GIB
         for v in (default_ebs_size_gib, max_ebs_size_gib)
@@ -372,6 +377,12 @@ class StudioDomain(Resource):
             sharing_key=sharing_key,
             tags=tags,
             portal_settings=portal_settings,
+            flags={
+                "notebook_output_sharing": notebook_output_sharing,
+                "allow_public_internet": allow_public_internet,
+                "create_outputs": create_outputs,
+            },
+            removal_policy=removal_policy,
         )
         self._warn(
             allow_public_internet=allow_public_internet,
@@ -401,6 +412,7 @@ class StudioDomain(Resource):
         }
         self._custom_images: list[StudioCustomImage] = []
         self._profiles: dict[str, str] = {}
+        self._spaces: dict[str, str] = {}
         self._sharing = (
             (sharing_bucket, sharing_prefix) if notebook_output_sharing and sharing_bucket else None
         )
@@ -688,6 +700,15 @@ class StudioDomain(Resource):
             self._profiles[name] = path
         return other
 
+    def _register_space(self, name: str, path: str) -> str | None:
+        """Record a space of this domain; the path of another one of that name, if any."""
+        if is_token(name):
+            return None
+        other = self._spaces.get(name)
+        if other is None:
+            self._spaces[name] = path
+        return other
+
     # -- execution roles --
 
     def configure_execution_role(self, role: iam.Role, policy: iam.ManagedPolicy) -> None:
@@ -941,14 +962,28 @@ class StudioDomain(Resource):
         sharing_key: kms.IKey | None,
         tags: Mapping[str, str] | None,
         portal_settings: StudioPortalSettings | None = None,
+        flags: Mapping[str, object] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         p = Problems(self)
+        # "false" is truthy: it would enable the option.
+        for prop, flag in (flags or {}).items():
+            p.boolean(prop, flag)
+        p.removal_policy(
+            "removal_policy", removal_policy, "the domain and its key have no snapshots"
+        )
+        if portal_settings is not None and not isinstance(portal_settings, StudioPortalSettings):
+            p.add("portal_settings", portal_settings, "a StudioPortalSettings")
+            portal_settings = None
         if portal_settings is not None:
             portal_settings.check(p, "portal_settings")
+            hidden = portal_settings.hidden_instance_types
             for default in dict.fromkeys(
-                (default_jupyter_lab_instance_type, default_code_editor_instance_type)
+                d
+                for d in (default_jupyter_lab_instance_type, default_code_editor_instance_type)
+                if isinstance(d, str)
             ):
-                if default in portal_settings.hidden_instance_types:
+                if isinstance(hidden, list | tuple) and default in hidden:
                     p.add(
                         "portal_settings.hidden_instance_types",
                         list(portal_settings.hidden_instance_types),
@@ -991,19 +1026,22 @@ class StudioDomain(Resource):
             if lc is not None and lc.app_type != app:
                 p.add(prop, f"a {lc.app_type} configuration", f"a {app} configuration")
         _check_images(p, "custom_images", custom_images)
-        if notebook_output_sharing and sharing_bucket is None:
+        if notebook_output_sharing is True and sharing_bucket is None:
             p.add(
                 "sharing_bucket",
                 None,
                 "a bucket for shared notebooks (notebook_output_sharing is enabled)",
             )
-        if not notebook_output_sharing:
+        if notebook_output_sharing is False:
             for prop, value in (("sharing_bucket", sharing_bucket), ("sharing_key", sharing_key)):
                 if value is not None:
                     p.add(prop, "given", "only with notebook_output_sharing=True")
-        if not is_token(sharing_prefix) and not _is_sharing_prefix(sharing_prefix):
+        if not isinstance(sharing_prefix, str) or (
+            not is_token(sharing_prefix) and not _is_sharing_prefix(sharing_prefix)
+        ):
             p.add("sharing_prefix", sharing_prefix, _SHARING_PREFIX_ALLOWED)
-        p.tags("tags", tags)  # the shared AWS tag rules, as every construct applies them
+        # The shared AWS tag rules, with the Studio resources' limits (values 1 to 128).
+        p.tags("tags", tags, value_length=STUDIO_TAG_VALUE_LENGTH)
         check_parameter_prefix(p, "parameter_prefix", self._parameter_prefix)
         p.raise_if_any()
 

@@ -24,7 +24,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagemaker_constructs._names import NAME_MAX_LENGTH, NAME_PATTERN
-from sagemaker_constructs._validation import ConstructValidationError, Problem, Problems
+from sagemaker_constructs._validation import (
+    STUDIO_TAG_VALUE_LENGTH,
+    ConstructValidationError,
+    Problem,
+    Problems,
+)
 from sagemaker_constructs.setup.lifecycle_script import MAX_BASE64_CHARS, LifecycleScript
 from sagemaker_constructs.setup.studio_setup import STUDIO_APP_TYPES, StudioSetup
 
@@ -121,7 +126,12 @@ class StudioLifecycleConfig(Construct):
         """
         super().__init__(scope, id)
         problems = Problems(self)
-        problems.one_of("app_type", app_type, STUDIO_APP_TYPES)
+        problems.one_of("app_type", app_type, STUDIO_APP_TYPES, required=True)
+        script_typed = script is None or isinstance(script, LifecycleScript)
+        if not script_typed:
+            problems.add(
+                "script", type(script).__name__, "a LifecycleScript (from_text or from_file)"
+            )
         if (script is None) == (setup is None):
             problems.add(
                 "script/setup",
@@ -139,7 +149,7 @@ class StudioLifecycleConfig(Construct):
                     )
                 else:
                     script = LifecycleScript(text, f"setup ({app_type})")
-        if script is not None:
+        if script is not None and script_typed:
             for value, allowed in script.problems():
                 problems.add("script", value, allowed)
         problems.pattern(
@@ -149,7 +159,7 @@ class StudioLifecycleConfig(Construct):
             NAME_PREFIX_ALLOWED,
             max_length=NAME_PREFIX_MAX_LENGTH,
         )
-        problems.tags("tags", tags)
+        problems.tags("tags", tags, value_length=STUDIO_TAG_VALUE_LENGTH)
         problems.raise_if_any()
         if script is None:  # every path leaving it None has added a problem above
             raise ConstructValidationError(

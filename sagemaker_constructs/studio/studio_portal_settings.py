@@ -99,14 +99,16 @@ class StudioPortalSettings:
             ("hidden_ml_tools", self.hidden_ml_tools, ML_TOOLS),
             ("hidden_instance_types", self.hidden_instance_types, ()),
         ):
-            if len(set(values)) != len(values):
-                problems.add(f"{prop}.{name}", list(values), "each value once")
-            if name == "hidden_instance_types":
+            if not isinstance(values, list | tuple):
+                problems.add(f"{prop}.{name}", values, "a list of strings (empty: none hidden)")
                 continue
+            if len(set(map(repr, values))) != len(values):
+                problems.add(f"{prop}.{name}", list(values), "each value once")
             for index, value in enumerate(values):
-                problems.one_of(f"{prop}.{name}[{index}]", value, allowed, required=True)
-        for index, value in enumerate(self.hidden_instance_types):
-            problems.instance_type(f"{prop}.hidden_instance_types[{index}]", value, "studio")
+                if name == "hidden_instance_types":
+                    problems.instance_type(f"{prop}.{name}[{index}]", value, "studio")
+                else:
+                    problems.one_of(f"{prop}.{name}[{index}]", value, allowed, required=True)
 
     def to_cfn(self) -> sagemaker.CfnDomain.StudioWebPortalSettingsProperty:
         return sagemaker.CfnDomain.StudioWebPortalSettingsProperty(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import Literal
@@ -12,7 +13,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sagemaker_constructs._compliance import acknowledge_wildcard_resource
-from sagemaker_constructs._validation import Problems
+from sagemaker_constructs._validation import STUDIO_TAG_VALUE_LENGTH, Problems
 from sagemaker_constructs.studio.studio_domain import StudioDomain
 from sagemaker_constructs.studio.studio_user_profile import StudioUserProfile
 
@@ -78,6 +79,7 @@ class StudioSpace(Construct):
         problems.pattern(
             "space_name", space_name, SPACE_NAME_PATTERN, SPACE_NAME_ALLOWED, required=True
         )
+        name_ok = not problems
         problems.one_of("sharing", sharing, SHARING_TYPES, required=True)
         problems.one_of("app_type", app_type, APP_TYPES, required=True)
         allowed = (
@@ -91,7 +93,16 @@ class StudioSpace(Construct):
             if len(problems.items) == before:
                 problems.one_of("instance_type", instance_type, allowed)
         problems.integer_range("ebs_size_gib", ebs_size_gib, 5, domain.max_ebs_size_gib)
-        problems.tags("tags", tags)
+        if name_ok:
+            other = domain._register_space(space_name, self.node.path)
+            if other is not None:
+                problems.add(
+                    "space_name",
+                    space_name,
+                    f"a name no other space of domain {domain.domain_name} has ({other} has it)",
+                )
+        # The shared AWS tag rules, with the Studio resources' limits (values 1 to 128).
+        problems.tags("tags", tags, value_length=STUDIO_TAG_VALUE_LENGTH)
         problems.raise_if_any()
 
         resource_spec = (
@@ -157,16 +168,28 @@ class StudioSpace(Construct):
             service="sagemaker", resource="app", resource_name=f"*/{space_name}/*"
         )
 
+    def _sid_suffix(self) -> str:
+        """The space name as statement IDs can hold it, distinct for distinct names.
+
+        ``forecasting-models`` gives ``ForecastingModels``; that reading is ambiguous for
+        other names (``a1b`` and ``a1-b`` both give ``A1B``), which then end with ``0`` and a
+        digest of the name (a digit never occurs in the readable form).
+        """
+        readable = self.space_name.title().replace("-", "")
+        if re.fullmatch(r"[a-z]+(-[a-z]+)*", self.space_name):
+            return readable
+        return readable + "0" + hashlib.sha256(self.space_name.encode()).hexdigest()[:8]
+
     def grant_use(self, policy: iam.ManagedPolicy) -> None:
         """Let the roles of ``policy`` open this space: describe it, run and stop its apps."""
         policy.add_statements(
             iam.PolicyStatement(
-                sid=f"UseSpace{self.space_name.title().replace('-', '')}",
+                sid=f"UseSpace{self._sid_suffix()}",
                 actions=["sagemaker:DescribeSpace", "sagemaker:UpdateSpace"],
                 resources=[self._grant_space_arn],
             ),
             iam.PolicyStatement(
-                sid=f"AppsOfSpace{self.space_name.title().replace('-', '')}",
+                sid=f"AppsOfSpace{self._sid_suffix()}",
                 actions=["sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp"],
                 resources=[self._apps_arn],
                 conditions={

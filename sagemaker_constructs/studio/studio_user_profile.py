@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from sagemaker_constructs._validation import Problems
+from sagemaker_constructs._validation import STUDIO_TAG_VALUE_LENGTH, Problems
 from sagemaker_constructs.studio.studio_custom_image import StudioCustomImage
 from sagemaker_constructs.studio.studio_domain import (
     IStudioDomain,
@@ -110,7 +110,8 @@ class StudioUserProfile(Resource):
                     f"(one profile per person; {other} has it)",
                 )
         _check_images(p, "custom_images", custom_images, domain.custom_images)
-        p.tags("tags", tags)  # the shared AWS tag rules, as every construct applies them
+        # The shared AWS tag rules, with the Studio resources' limits (values 1 to 128).
+        p.tags("tags", tags, value_length=STUDIO_TAG_VALUE_LENGTH)
         p.raise_if_any()
 
         self.domain = domain

@@ -3,7 +3,12 @@
 * ``ci``: 300 examples per property, no deadline, derandomized (the same examples on
   every run, so a CI failure reproduces locally with ``HYPOTHESIS_PROFILE=ci``).
 * ``dev``: 50 examples per property, random, with the example database in ``.hypothesis/``.
-* ``thorough``: 2000 random examples per property, to hunt for bugs (about 15 minutes).
+* ``thorough``: 2000 random examples per property, to hunt for bugs (about 18 minutes for
+  test_fuzz_config.py alone; a Studio property takes ~0.6 s an example, so run those one
+  property at a time).
+
+The Studio properties (test_fuzz_studio*.py) synthesize a whole domain per example: under
+``dev`` they draw 15 examples each (``studio_strategies.studio_settings``).
 
 ``HYPOTHESIS_PROFILE`` picks one explicitly; otherwise ``ci`` when ``CI`` is set (CI runs
 with ``CI=true``), else ``dev``. Loading a profile sets hypothesis's default settings for

@@ -284,6 +284,37 @@ BUGS = {
     "starting with 'function-' or 'constrained-', is left out of the error's field path "
     "(stacks/config.py _field_path drops pydantic's internal validator names), so the error "
     "says 'teams[0]: unknown field' without naming the key",
+    "studio_tags": "BUG-21: the Studio constructs check tags by the general AWS rule (values "
+    "0-256 characters), but the SageMaker Studio resources (Domain, UserProfile, Space, "
+    "AppImageConfig, StudioLifecycleConfig) take values of 1 to 128 characters and a created "
+    "ECR repository keys of at most 127; cfn-lint rejects the template (E3033)",
+    "image_name": "BUG-22: a StudioCustomImage image_name with two hyphens in a row ('a--b') "
+    "passes validation; AWS::SageMaker::Image allows single hyphens only (and aws-cdk-lib "
+    "rejects the default repository name with RuntimeError)",
+    "studio_types": "BUG-23: wrong types crash the Studio constructs with TypeError, "
+    "KeyError or AttributeError instead of ConstructValidationError: sharing_prefix=None, a "
+    "None for StudioDomain default_ebs_size_gib / max_ebs_size_gib, a "
+    "non-str StudioCustomImage description or repository_name, app_type=None (image, lifecycle config), a str "
+    "as StudioLifecycleConfig script, None or an unhashable value in StudioPortalSettings, a "
+    "portal_settings that is not a StudioPortalSettings",
+    "studio_removal_policy": "BUG-24: StudioDomain and StudioCustomImage accept "
+    "RemovalPolicy.SNAPSHOT (RuntimeError: KMS keys have no snapshots), a str (TypeError) "
+    "or None",
+    "studio_flags": "BUG-25: StudioDomain notebook_output_sharing / allow_public_internet / "
+    "create_outputs accept any truthy value, so allow_public_internet='false' gives the apps "
+    "internet access",
+    "space_name_twice": "BUG-26: two StudioSpaces of one name in a domain pass validation "
+    "(the docstring says unique in the domain); cfn-lint rejects the template (E3019)",
+    "space_sids": "BUG-27: StudioSpace.grant_use derives statement IDs from the space name "
+    "by title() without hyphens, so spaces 'a1b' and 'a1-b' granted in one policy give "
+    "duplicate Sids (E3510)",
+    "sharing_prefix_parens": "BUG-28: a StudioDomain sharing_prefix with ( or ) (documented "
+    "as allowed) crashes synthesis in jsii: the cdk-nag acknowledgement of the sharing "
+    "bucket resource cannot hold parentheses",
+    "config_studio_tags": "BUG-29: config platform.tags values and a Studio team's "
+    "cost_center of 129 to 256 characters pass validation (the general tag rule), but they "
+    "go on Studio resources, which take at most 128: cfn-lint rejects the templates (E3033). "
+    "Found by reading, not by test_fuzz_config.py, whose configs have no Studio section",
 }
 #: Bugs still open in the library (their input classes are kept out of the strategies).
 OPEN_BUGS: set[str] = set()
