@@ -146,7 +146,11 @@ def test_lifecycle_script_edit_is_shown_decoded_as_a_diff(assembly: Assemblies):
 
     assert result.exit_code == 0
     scripts = section(result.markdown, "### 📜 Lifecycle scripts")
-    assert "`sagemaker-team-fraud` / `LifecycleConfig6B71FDFA` — **OnStart script**" in scripts
+    # fraud's on-start is over the 16 KB limit: the review reads it from the asset.
+    assert (
+        "`sagemaker-team-fraud` / `LifecycleConfig6B71FDFA` — **OnStart script (stored as an S3 asset)**"
+        in scripts
+    )
     fraud = diff_blocks(scripts)[0]
     assert "\n-export AUTOSTOP_IDLE_MINUTES=60\n+export AUTOSTOP_IDLE_MINUTES=45\n" in fraud
     # The fragment bundle is named, never diffed as base64 lines.
@@ -240,13 +244,14 @@ def test_identical_assemblies_have_no_changes(assembly: Assemblies):
 
 
 def test_changed_bundled_fragment_is_diffed_file_by_file(assembly: Assemblies, tmp_path: Path):
-    """A fragment edited inside the gzip'd tar (as a change to lifecycle_scripts/ would)."""
+    """A fragment edited inside the gzip'd tar (as a change to lifecycle_scripts/ would), in
+    fraud's on-create script (inline: under the 16 KB limit)."""
     head = tmp_path / "head"
     shutil.copytree(assembly("base"), head)
     template_file = head / "sagemaker-team-fraud.template.json"
     template = json.loads(template_file.read_text())
     config = template["Resources"]["LifecycleConfig6B71FDFA"]["Properties"]
-    script = base64.b64decode(config["OnStart"][0]["Content"]).decode()
+    script = base64.b64decode(config["OnCreate"][0]["Content"]).decode()
     fragments = unbundle(script)
     fragments["register_kernels.sh"] += 'echo "kernels registered"\n'
     raw = io.BytesIO()
@@ -261,17 +266,17 @@ def test_changed_bundled_fragment_is_diffed_file_by_file(assembly: Assemblies, t
     end = lines.index("SMC_BUNDLE_END\n", start)
     bundle = [packed[i : i + 76] + "\n" for i in range(0, len(packed), 76)]
     edited = "".join(lines[: start + 1] + bundle + lines[end:])
-    config["OnStart"][0]["Content"] = base64.b64encode(edited.encode()).decode()
+    config["OnCreate"][0]["Content"] = base64.b64encode(edited.encode()).decode()
     template_file.write_text(json.dumps(template))
 
     result = review(assembly("base"), head)
 
     scripts = section(result.markdown, "### 📜 Lifecycle scripts")
-    assert "**OnStart script**" not in scripts  # only the bundle changed
-    assert "— **OnStart fragment register_kernels.sh**" in scripts
+    assert "**OnCreate script**" not in scripts  # only the bundle changed
+    assert "— **OnCreate fragment register_kernels.sh**" in scripts
     [block] = diff_blocks(scripts)
     assert block.endswith('+echo "kernels registered"')
-    assert "+++ b/LifecycleConfig6B71FDFA/OnStart/register_kernels.sh" in block
+    assert "+++ b/LifecycleConfig6B71FDFA/OnCreate/register_kernels.sh" in block
 
 
 # --- bad input ---------------------------------------------------------------------------
