@@ -9,7 +9,10 @@ on stop). Writes two files in NOTEBOOK_USER's home, no Jupyter restart needed:
       every terminal's bash reads it
 
 Parameters (environment): SMC_ENV_VARS, a JSON object of names to string values (validated
-at synth time); NOTEBOOK_USER (default ec2-user).
+at synth time); NOTEBOOK_USER (default ec2-user), NOTEBOOK_HOME (default /home/ec2-user).
+
+The user's commands run as host.sh's smc_as_user does: ``sudo -u USER -i HOME=NOTEBOOK_HOME``,
+and no argument holds a "$" (sudo -i leaves it for the login shell to expand).
 """
 
 from __future__ import annotations
@@ -39,32 +42,39 @@ def with_block(bashrc: str, block: str) -> str:
     return bashrc + ("" if bashrc.endswith("\n") or not bashrc else "\n") + block
 
 
-def as_user(user: str, command: list[str], text: str | None = None) -> str:
+def as_user(user: str, home: str, command: list[str], text: str | None = None) -> str:
     result = subprocess.run(
-        ["sudo", "-u", user, "-i", *command], input=text, capture_output=True, text=True
+        ["sudo", "-u", user, "-i", f"HOME={home}", *command],
+        input=text,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise SystemExit(f"as {user}: {' '.join(command)} failed: {result.stderr.strip()}")
     return result.stdout
 
 
-def write_as_user(user: str, path: str, text: str) -> None:
-    script = 'umask 022 && mkdir -p "$(dirname "$1")" && cat > "$1.smc-new" && mv "$1.smc-new" "$1"'
-    as_user(user, ["bash", "-c", script, "_", path], text)
+def write_as_user(user: str, home: str, path: str, text: str) -> None:
+    """``path`` written by the user (their own file), replaced whole, mode 644."""
+    new = path + ".smc-new"
+    as_user(user, home, ["mkdir", "-p", os.path.dirname(path)])
+    as_user(user, home, ["tee", new], text)
+    as_user(user, home, ["chmod", "644", new])
+    as_user(user, home, ["mv", "-f", new, path])
 
 
 def main() -> int:
     user = os.environ.get("NOTEBOOK_USER", "ec2-user")
+    home = os.environ.get("NOTEBOOK_HOME", "/home/ec2-user")
     values = json.loads(os.environ["SMC_ENV_VARS"])
-    home = as_user(user, ["printenv", "HOME"]).strip()
     startup = "import os\n\nos.environ.update(" + json.dumps(values, sort_keys=True) + ")\n"
-    write_as_user(user, os.path.join(home, STARTUP), startup)
+    write_as_user(user, home, os.path.join(home, STARTUP), startup)
     bashrc_path = os.path.join(home, ".bashrc")
     bashrc = ""
     if os.path.isfile(bashrc_path):
         with open(bashrc_path) as fh:
             bashrc = fh.read()
-    write_as_user(user, bashrc_path, with_block(bashrc, bash_block(values)))
+    write_as_user(user, home, bashrc_path, with_block(bashrc, bash_block(values)))
     print(f"environment variables for kernels and terminals of {user}: {', '.join(sorted(values))}")
     return 0
 
