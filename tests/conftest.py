@@ -87,9 +87,16 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 SLOW_PATHS = (
     "tests/fuzz/",
     "tests/deploy/",
+    # Every host test (servers, real users, moto); the fast loop keeps shellcheck only.
     "tests/lifecycle/test_host.py",
     "tests/lifecycle/test_autostop.py",
     "tests/lifecycle/test_studio_host.py",
+    "tests/lifecycle/test_strict_example.py",
+    "tests/lifecycle/test_package_sources_host.py",
+    "tests/lifecycle/test_new_steps_host.py",
+    "tests/lifecycle/test_home_backup.py",
+    "tests/lifecycle/test_python_version.py",
+    "tests/test_benchmark_l1.py",
     "tests/review/",
     "tests/test_consumer.py",
     "tests/test_checkov.py",
