@@ -85,7 +85,10 @@ def backup(args: argparse.Namespace) -> int:
         extra["SSEKMSKeyId"] = args.kms_key_id
     for relative, (size, mtime) in sorted(local_files(args.source, excluded).items()):
         copy = remote.get(relative)
-        if copy is not None and copy[0] == size and copy[1] >= mtime:
+        # S3's LastModified has whole seconds; the file's mtime has fractions. A copy made in
+        # the same second as the file's last change counts as current (a change later in
+        # that same second with the same size waits for the next one).
+        if copy is not None and copy[0] == size and copy[1] >= int(mtime):
             continue
         try:
             client.upload_file(
