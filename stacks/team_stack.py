@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from aws_cdk import Aspects, CfnOutput, CfnResource, RemovalPolicy, Stack, Tags
+from aws_cdk import CfnOutput, CfnResource, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -120,7 +120,7 @@ class TeamStack(Stack):
             allowed_instance_types=limits.allowed_instance_types,
             max_volume_size_gib=limits.max_volume_size_gib,
         )
-        Aspects.of(self).add(self._guardrails)
+        self._guardrails.apply_to(self)
 
         self.key = new_key(
             self,
@@ -449,7 +449,7 @@ class TeamNotebookStack(Stack):
         if team.cost_center:
             Tags.of(self).add("cost-center", team.cost_center)
         iam.PermissionsBoundary.of(self).apply(team_stack.permissions_boundary.policy)
-        Aspects.of(self).add(team_stack._guardrails)
+        team_stack._guardrails.apply_to(self)
         self.add_stack_dependency(team_stack)
 
 
@@ -473,7 +473,9 @@ def cost_of(construct: Construct) -> StackCost:
     for child in construct.node.find_all():
         if isinstance(child, CfnOutput):
             outputs += 1
-        elif CfnResource.is_cfn_resource(child):
+        # isinstance, not CfnResource.is_cfn_resource (a round trip to node per child): jsii
+        # hands back each construct as an instance of its own class.
+        elif isinstance(child, CfnResource):
             resources += 1
     return StackCost(resources=resources, outputs=outputs)
 

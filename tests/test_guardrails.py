@@ -17,7 +17,7 @@ from sagemaker_constructs.governance.notebook_permissions_boundary import (
     NotebookPermissionsBoundary,
 )
 from stacks import build_app, parse_config
-from tests.conftest import EXAMPLE_CONFIG, Synthesized, new_app, new_stack
+from tests.conftest import EXAMPLE_CONFIG, Synthesized, isolated_vpc, new_app, new_stack
 
 BASE = yaml.safe_load(EXAMPLE_CONFIG.read_text())
 
@@ -112,7 +112,8 @@ def test_example_app_has_no_guardrail_errors(example: Synthesized):
     assert "ERROR team" not in messages and "error-annotation" not in messages
 
 
-def test_aspect_rejects_internet_and_root_whatever_the_construct_allowed():
+@pytest.mark.parametrize("applied", ["apply_to", "aspect"])
+def test_guardrails_reject_internet_and_root_whatever_the_construct_allowed(applied: str):
     stack = new_stack()
     NotebookInstance(
         stack,
@@ -121,7 +122,11 @@ def test_aspect_rejects_internet_and_root_whatever_the_construct_allowed():
         allow_direct_internet=True,
         allow_root_access=True,
     )
-    cdk.Aspects.of(stack).add(NotebookGuardrails(owner="team x"))
+    guardrails = NotebookGuardrails(owner="team x")
+    if applied == "apply_to":
+        guardrails.apply_to(stack)
+    else:
+        cdk.Aspects.of(stack).add(guardrails)
     with pytest.raises(RuntimeError) as err:
         Template.from_stack(stack)
     message = str(err.value)
@@ -130,6 +135,43 @@ def test_aspect_rejects_internet_and_root_whatever_the_construct_allowed():
         in message
     )
     assert "ERROR team x: notebook open-nb: root access must be disabled (rule: no root)" in message
+
+
+def test_apply_to_checks_what_changed_after_it_and_only_its_scope():
+    """The check runs at synth: an escape-hatch edit made after ``apply_to`` is caught, a
+    notebook outside the scope is not checked, a compliant notebook gets no error."""
+    app = new_app()
+    checked = cdk.Stack(app, "Checked")
+    other = cdk.Stack(app, "Other")
+    guardrails = NotebookGuardrails(
+        owner="team x", allowed_instance_types=["ml.t3.medium"], max_volume_size_gib=50
+    )
+    guardrails.apply_to(checked)
+    vpc = isolated_vpc(checked)
+    NotebookInstance(checked, "Fine", notebook_instance_name="fine-nb", vpc=vpc)
+    late = NotebookInstance(checked, "Late", notebook_instance_name="late-nb", vpc=vpc)
+    late.resource.instance_type = "ml.m5.xlarge"
+    late.resource.volume_size_in_gb = 80
+    NotebookInstance(
+        other,
+        "Free",
+        notebook_instance_name="free-nb",
+        instance_type="ml.m5.xlarge",
+        vpc=isolated_vpc(other),
+    )
+    with pytest.raises(RuntimeError) as err:
+        app.synth()
+    message = str(err.value)
+    assert (
+        "ERROR team x: notebook late-nb: instance type ml.m5.xlarge is not allowed "
+        "(rule: allowed instance types ml.t3.medium)" in message
+    )
+    assert (
+        "ERROR team x: notebook late-nb: volume of 80 GiB is over the maximum "
+        "(rule: at most 50 GiB)" in message
+    )
+    assert "fine-nb" not in message and "free-nb" not in message
+    assert message.count("ERROR team x") == 2
 
 
 def test_boundary_validation():

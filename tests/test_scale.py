@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
+import jsii
 import pytest
 
 from sagemaker_constructs import ConstructValidationError
@@ -315,3 +316,32 @@ def test_assembly_problems_reads_a_written_assembly():
     over_the_limit(app)
     problems = assembly_problems(app.synth())
     assert [(p.stack, p.rule, p.value) for p in problems] == [("Chatty", "TooManyOutputs", 201)]
+
+
+def test_limits_check_names_a_stage_stack_by_its_construct_path():
+    """The check's stack names come from the assembly manifests: a Stage's stack is named by
+    its construct path, as CDK's own ``stack_templates`` of the validation context names it."""
+    app = new_app()
+    stage = cdk.Stage(app, "Prod")
+    over_the_limit(stage)
+    cdk.Stack(app, "Small")
+    seen: dict[str, str] = {}
+
+    @jsii.implements(cdk.IPolicyValidationPlugin)
+    class Recorder:
+        name = "Recorder"
+        version = "1.0.0"
+        rule_ids: list[str] = []
+
+        def validate(self, context):
+            for stack in context.stack_templates:
+                seen[stack.template_path] = stack.stack_construct_path
+            return cdk.PolicyValidationPluginReport(success=True, violations=[])
+
+    cdk.Validations.of(app).add_plugins(StackLimitsCheck(), Recorder())
+    with pytest.raises(RuntimeError) as failed:
+        app.synth()
+    message = str(failed.value)
+    assert seen and "Prod/Chatty" in seen.values()
+    assert "stack Prod/Chatty: 201 outputs; CloudFormation allows at most 200 per stack" in message
+    assert "Small" not in message.replace("CloudFormationLimits", "")

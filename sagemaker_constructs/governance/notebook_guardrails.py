@@ -1,4 +1,4 @@
-"""An aspect that enforces an organisation's notebook policy at synth time."""
+"""Enforce an organisation's notebook policy at synth time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import jsii
 from aws_cdk import Annotations, IAspect
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 from sagemaker_constructs._validation import is_token
 
@@ -16,12 +16,17 @@ from sagemaker_constructs._validation import is_token
 class NotebookGuardrails:
     """Reject, at synth time, notebooks that break the organisation's policy.
 
-    Apply with ``Aspects.of(scope).add(NotebookGuardrails(...))``. Every notebook
-    instance under ``scope`` is checked: internet access and root access must be disabled,
-    the instance type must be allowed and the volume no larger than the maximum. Each
-    breach is an error annotation naming the owner (e.g. the team), the notebook and the
-    rule, so ``cdk synth`` fails before anything is deployed. Values that are tokens are
-    not checked.
+    Every notebook instance (``CfnNotebookInstance``) under a scope is checked: internet
+    access and root access must be disabled, the instance type must be allowed and the
+    volume no larger than the maximum. Each breach is an error annotation naming the owner
+    (e.g. the team), the notebook and the rule, so ``cdk synth`` fails before anything is
+    deployed. Values that are tokens are not checked.
+
+    Apply with ``guardrails.apply_to(scope)``: the notebooks under ``scope`` are found and
+    checked once, when the app is validated (after every aspect has run, so notebooks and
+    property overrides that aspects add are checked too). It is also an aspect
+    (``Aspects.of(scope).add(guardrails)``), which checks the same things but is called
+    for every construct of the scope: with many constructs, ``apply_to`` is cheaper.
     """
 
     def __init__(
@@ -40,36 +45,58 @@ class NotebookGuardrails:
         self.allowed_instance_types = list(allowed_instance_types or [])
         self.max_volume_size_gib = max_volume_size_gib
 
+    def apply_to(self, scope: IConstruct) -> None:
+        """Check every notebook instance under ``scope`` (``scope`` included) at validation."""
+        scope.node.add_validation(_CheckAtValidation(self, scope))
+
     def visit(self, node: IConstruct) -> None:
-        if not isinstance(node, sagemaker.CfnNotebookInstance):
-            return
-        name = node.notebook_instance_name
-        label = f"{self.owner}: notebook {name if not is_token(name) else node.node.path}"
+        if isinstance(node, sagemaker.CfnNotebookInstance):
+            self.check(node)
+
+    def check(self, notebook: sagemaker.CfnNotebookInstance) -> None:
+        """Add an error annotation to ``notebook`` for each rule it breaks."""
+        name = notebook.notebook_instance_name
+        label = f"{self.owner}: notebook {name if not is_token(name) else notebook.node.path}"
         errors = []
-        if node.direct_internet_access != "Disabled":
+        if notebook.direct_internet_access != "Disabled":
             errors.append("direct internet access must be disabled (rule: internet never enabled)")
-        if node.root_access != "Disabled":
+        if notebook.root_access != "Disabled":
             errors.append("root access must be disabled (rule: no root)")
-        itype = node.instance_type
-        if (
-            self.allowed_instance_types
-            and not is_token(itype)
-            and itype not in self.allowed_instance_types
-        ):
-            errors.append(
-                f"instance type {itype} is not allowed (rule: allowed instance types "
-                f"{', '.join(self.allowed_instance_types)})"
-            )
-        size = node.volume_size_in_gb
-        if (
-            self.max_volume_size_gib is not None
-            and isinstance(size, int | float)
-            and not is_token(size)
-            and size > self.max_volume_size_gib
-        ):
-            errors.append(
-                f"volume of {size} GiB is over the maximum (rule: at most "
-                f"{self.max_volume_size_gib} GiB)"
-            )
+        if self.allowed_instance_types:
+            itype = notebook.instance_type
+            if not is_token(itype) and itype not in self.allowed_instance_types:
+                errors.append(
+                    f"instance type {itype} is not allowed (rule: allowed instance types "
+                    f"{', '.join(self.allowed_instance_types)})"
+                )
+        if self.max_volume_size_gib is not None:
+            size = notebook.volume_size_in_gb
+            if (
+                isinstance(size, int | float)
+                and not is_token(size)
+                and size > self.max_volume_size_gib
+            ):
+                errors.append(
+                    f"volume of {size} GiB is over the maximum (rule: at most "
+                    f"{self.max_volume_size_gib} GiB)"
+                )
         for error in errors:
-            Annotations.of(node).add_error(f"{label}: {error}")
+            Annotations.of(notebook).add_error(f"{label}: {error}")
+
+
+@jsii.implements(IValidation)
+class _CheckAtValidation:
+    """One validation on the scope: finds its notebooks in one walk of the tree (in node)."""
+
+    def __init__(self, guardrails: NotebookGuardrails, scope: IConstruct) -> None:
+        self._guardrails = guardrails
+        self._scope = scope
+
+    def validate(self) -> list[str]:
+        for construct in self._scope.node.find_all():
+            if isinstance(construct, sagemaker.CfnNotebookInstance):
+                self._guardrails.check(construct)
+        # The breaches are error annotations (as the aspect gives them), not validation
+        # errors: they are reported with the construct's path, and with every other
+        # annotation, by the same machinery.
+        return []

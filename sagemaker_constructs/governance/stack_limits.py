@@ -10,8 +10,9 @@ the limit. Registered by :func:`stacks.register_compliance_checks` as a validati
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -148,27 +149,60 @@ class StackLimitsCheck:
         return [rule for _, rule, _, _ in _COUNTED] + ["TemplateTooLarge", "TemplateNeedsS3"]
 
     def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
+        # The template paths are one list of strings from node; the stacks' construct paths
+        # (one struct per stack, each field its own round trip) are looked up only for the
+        # stacks with a problem, from the cloud assembly's manifest written beside them.
+        found = [
+            (path, problem)
+            for path in context.template_paths
+            for problem in template_file_problems("", path)
+        ]
+        stacks = _construct_paths(context, {path for path, _ in found}) if found else {}
         violations = []
-        for stack in context.stack_templates:
-            for problem in template_file_problems(stack.stack_construct_path, stack.template_path):
-                violations.append(
-                    PolicyViolation(
-                        rule_name=problem.rule,
-                        description=str(problem),
-                        severity=problem.severity,
-                        fix=_FIXES[problem.rule],
-                        violating_resources=[
-                            PolicyViolatingResource(
-                                construct_path=stack.stack_construct_path,
-                                template_path=stack.template_path,
-                                locations=[problem.location] if problem.location else [],
-                            )
-                        ],
-                    )
+        for path, problem in found:
+            violations.append(
+                PolicyViolation(
+                    rule_name=problem.rule,
+                    description=str(replace(problem, stack=stacks[path])),
+                    severity=problem.severity,
+                    fix=_FIXES[problem.rule],
+                    violating_resources=[
+                        PolicyViolatingResource(
+                            construct_path=stacks[path],
+                            template_path=path,
+                            locations=[problem.location] if problem.location else [],
+                        )
+                    ],
                 )
+            )
         return PolicyValidationPluginReport(
             success=not any(v.severity == "error" for v in violations), violations=violations
         )
+
+
+def _construct_paths(context: IPolicyValidationContext, paths: set[str]) -> dict[str, str]:
+    """Template path -> construct path of its stack, for each of ``paths``.
+
+    A stack artifact's ``displayName`` in the assembly's ``manifest.json`` (in the folder of
+    the template: a Stage's stacks are in its nested assembly's folder) is its construct
+    path; the context's ``stack_templates`` answers for any other.
+    """
+    found: dict[str, str] = {}
+    for folder in {os.path.dirname(p) for p in paths}:
+        try:
+            with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
+                artifacts = json.load(f).get("artifacts", {})
+        except (OSError, ValueError):
+            continue
+        for artifact in artifacts.values():
+            template = (artifact.get("properties") or {}).get("templateFile")
+            path = os.path.join(folder, template) if isinstance(template, str) else None
+            if path in paths and isinstance(artifact.get("displayName"), str):
+                found[path] = artifact["displayName"]
+    if paths - found.keys():
+        for stack in context.stack_templates:
+            found.setdefault(stack.template_path, stack.stack_construct_path)
+    return found
 
 
 _FIXES = {
