@@ -131,7 +131,7 @@ VOLUME_SIZES_GIB = (20, 50, 100, 200)
 PREFIX = "sagemaker"
 RESULT_MARKER = "SYNTH_SCALE_RESULT "
 # Keys of the result that hold measures (medians are taken of these).
-MEASURES = ("import_s", "synth_s", "python_kib", "node_kib", "peak_kib")
+MEASURES = ("import_s", "synth_s", "cpu_s", "python_kib", "node_kib", "peak_kib")
 
 
 # --- the benchmark config -----------------------------------------------------------
@@ -940,6 +940,19 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_s(pids: Sequence[int]) -> float:
+    """CPU seconds (user + system) used so far by the live processes ``pids`` (``/proc``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # ended meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
 def peak_rss_kib(pid: int) -> int:
     """``VmHWM`` (peak resident set size) of a live process, in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -1079,11 +1092,14 @@ def run_one(teams: int, variant: str) -> dict[str, Any]:
     import_s = time.perf_counter() - import_start
 
     with tempfile.TemporaryDirectory(prefix="synth-scale-") as outdir:
+        kernel = descendants(os.getpid())
+        cpu_start = time.process_time() + cpu_s(kernel)
         start = time.perf_counter()
         app = cdk.App(context=context, outdir=outdir, analytics_reporting=version_reporting)
         build(app)
         app.synth()
         synth_s = time.perf_counter() - start
+        synth_cpu_s = time.process_time() + cpu_s(kernel) - cpu_start
         counts = count_resources(Path(outdir))
         digests = content(Path(outdir))
 
@@ -1113,6 +1129,8 @@ def run_one(teams: int, variant: str) -> dict[str, Any]:
         "variant": variant,
         "import_s": import_s,
         "synth_s": synth_s,
+        "cpu_s": synth_cpu_s,
+        "synth_runs_s": [synth_s],
         "python_kib": python_kib,
         "node_kib": node_kib,
         "peak_kib": python_kib + node_kib,
@@ -1145,6 +1163,7 @@ def median_run(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for key in MEASURES:
         summary[key] = statistics.median(run[key] for run in runs)
     summary["runs"] = len(runs)
+    summary["synth_runs_s"] = [run["synth_s"] for run in runs]
     return summary
 
 
@@ -1186,25 +1205,49 @@ def mib(kib: float) -> str:
 
 def table(summaries: dict[tuple[int, str], dict[str, Any]], sizes: Sequence[int]) -> str:
     header = (
-        "| teams | notebooks | variant | runs | resources | import s | synth s "
-        "| Python MiB | node MiB | peak MiB | time ratio | memory ratio |"
+        "| teams | notebooks | variant | resources | import s | synth s (median) | runs s "
+        "| synth CPU s | Python MiB | node MiB | peak MiB | time ratio | CPU ratio "
+        "| memory ratio |"
     )
     columns = header.count("|") - 1
     # Every column right-aligned but the variant's name.
     lines = [header, "|" + "|".join("---" if i == 2 else "---:" for i in range(columns)) + "|"]
     for teams in sizes:
         baseline = summaries[(teams, L1_ONLY)]
-        base_time = baseline["synth_s"]
-        base_mem = baseline["peak_kib"]
         for variant, label in VARIANTS.items():
             s = summaries[(teams, variant)]
             peak = s["peak_kib"]
+            runs = ", ".join(f"{t:.2f}" for t in s["synth_runs_s"])
             lines.append(
-                f"| {teams} | {teams * NOTEBOOKS_PER_TEAM} | {label} | {s['runs']} "
+                f"| {teams} | {teams * NOTEBOOKS_PER_TEAM} | {label} "
                 f"| {total_resources(s['resources'])} | {s['import_s']:.2f} "
-                f"| {s['synth_s']:.2f} | {mib(s['python_kib'])} | {mib(s['node_kib'])} "
-                f"| {mib(peak)} | {s['synth_s'] / base_time:.2f} | {peak / base_mem:.2f} |"
+                f"| {s['synth_s']:.2f} | {runs} | {s['cpu_s']:.2f} "
+                f"| {mib(s['python_kib'])} | {mib(s['node_kib'])} | {mib(peak)} "
+                f"| {s['synth_s'] / baseline['synth_s']:.2f} "
+                f"| {s['cpu_s'] / baseline['cpu_s']:.2f} | {peak / baseline['peak_kib']:.2f} |"
             )
+    return "\n".join(lines)
+
+
+def marginal(summaries: dict[tuple[int, str], dict[str, Any]], sizes: Sequence[int]) -> str:
+    """Per-team cost between the smallest and the largest size, per variant, against L1."""
+    low, high = min(sizes), max(sizes)
+    if low == high:
+        return ""
+    lines = [f"Per-team marginal cost, {low} -> {high} teams (median synth):"]
+    base = {
+        m: (summaries[(high, L1_ONLY)][m] - summaries[(low, L1_ONLY)][m]) / (high - low)
+        for m in ("synth_s", "cpu_s")
+    }
+    for variant, label in VARIANTS.items():
+        wall, cpu = (
+            (summaries[(high, variant)][m] - summaries[(low, variant)][m]) / (high - low)
+            for m in ("synth_s", "cpu_s")
+        )
+        lines.append(
+            f"  {label}: {wall * 1000:.0f} ms wall ({wall / base['synth_s']:.2f}x L1), "
+            f"{cpu * 1000:.0f} ms CPU ({cpu / base['cpu_s']:.2f}x L1)"
+        )
     return "\n".join(lines)
 
 
@@ -1264,7 +1307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs.setdefault((teams, variant), []).append(result)
         print(
             f"[{number:>{len(str(len(plan)))}}/{len(plan)}] {plural(teams, 'team')}, "
-            f"{VARIANTS[variant]}: synth {result['synth_s']:.2f} s, "
+            f"{VARIANTS[variant]}: synth {result['synth_s']:.2f} s "
+            f"(CPU {result['cpu_s']:.2f} s), "
             f"peak {mib(result['peak_kib'])} MiB",
             file=sys.stderr,
             flush=True,
@@ -1273,6 +1317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     summaries = {key: median_run(results) for key, results in runs.items()}
     print()
     print(table(summaries, args.sizes))
+    print()
+    print(marginal(summaries, args.sizes))
     print()
     for teams in args.sizes:
         library = summaries[(teams, LIBRARY)]["resources"]
