@@ -399,6 +399,13 @@ def _grant_home_backup(notebook: NotebookInstance, backup: HomeBackup) -> None:
             resources=[f"{bucket_arn}/{prefix}*"],
         )
     )
+    if notebook.policy is not None:
+        acknowledge_wildcard_resource(
+            notebook.policy,
+            f"{bucket_arn}/{prefix}*",
+            "Read and write on this notebook's own backup prefix only: the files under it are "
+            "the person's notebook files, not known at synth time.",
+        )
     notebook.add_to_role_policy(
         iam.PolicyStatement(
             sid="HomeBackupList",
