@@ -182,6 +182,7 @@ def install(args: argparse.Namespace) -> int:
             ("--source", args.source),
             ("--kms-key-id", args.kms_key_id),
             ("--metadata-file", args.metadata_file),
+            ("--lock-file", args.lock_file),
         )
         if value
     )
@@ -235,7 +236,10 @@ def parse_args(argv: list | None) -> argparse.Namespace:
         "--metadata-file",
         default=env("SMC_METADATA_FILE", "/opt/ml/metadata/resource-metadata.json"),
     )
-    parser.add_argument("--lock-file", default="/var/tmp/sagemaker-constructs/home-backup.lock")
+    parser.add_argument(
+        "--lock-file",
+        default=env("SMC_BACKUP_LOCK", "/var/tmp/sagemaker-constructs/home-backup.lock"),
+    )
     parser.add_argument("--systemd-dir", default=env("SYSTEMD_DIR", "/etc/systemd/system"))
     parser.add_argument(
         "--hooks-dir",
