@@ -351,3 +351,82 @@ def test_the_host_resolves_owner_from_the_metadata_files_notebook_name(host: Hos
         "fraud-bob): nothing is backed up or restored for it"
     ) in result.stdout
     assert host.objects() == before and not (host.tmp / "m").exists()
+
+
+# --- deploy-time values (the team bucket's name, its key's ARN) in the scripts -------------------
+
+
+def _resolve(value, refs: dict[str, str]) -> str:
+    """Fn::Join / Fn::Sub / Ref / GetAtt Arn as CloudFormation resolves them, from ``refs``."""
+    if isinstance(value, str):
+        return value
+    ((function, argument),) = value.items()
+    if function == "Fn::Join":
+        return argument[0].join(_resolve(p, refs) for p in argument[1])
+    if function == "Fn::Sub":
+        return argument.replace("${AWS::AccountId}", "123456789012").replace(
+            "${AWS::Region}", REGION
+        )
+    if function == "Ref":
+        return refs[argument]
+    assert function == "Fn::GetAtt" and argument[1] == "Arn", value
+    return refs[argument[0]]
+
+
+def _config_with_a_bucket(tmp_path: Path, padding: int):
+    """A config whose on-start names a bucket created in the same stack (a token)."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3 as s3
+
+    from sagemaker_constructs import LifecycleScript, NotebookLifecycleConfig
+
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Tokens")
+    bucket = s3.Bucket(stack, "Data")
+    text = "#!/bin/bash\n" + "# padding\n" * padding + f"echo bucket={bucket.bucket_name}\n"
+    NotebookLifecycleConfig(stack, "Lc", on_start=LifecycleScript.from_text(text))
+    template = app.synth().get_stack_by_name("Tokens").template
+    (config,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SageMaker::NotebookInstanceLifecycleConfig"
+    ]
+    (bucket_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"]
+    return config["OnStart"][0]["Content"], bucket_id
+
+
+def test_a_small_script_with_a_deploy_time_value_is_inline_and_cloudformation_fills_it(tmp_path):
+    content, bucket_id = _config_with_a_bucket(tmp_path, padding=1)
+    assert list(content) == ["Fn::Base64"]
+    text = _resolve(content["Fn::Base64"], {bucket_id: "team-bucket-123"})
+    assert text.endswith("echo bucket=team-bucket-123\n") and "${Token[" not in text
+    assert not list((tmp_path / "out").glob("asset.*.sh"))
+
+
+def test_a_large_script_with_a_deploy_time_value_gets_it_from_its_loader(
+    aws: MotoServer, tmp_path: Path
+):
+    """The asset cannot hold the value: it has a marker the loader replaces, run for real."""
+    content, bucket_id = _config_with_a_bucket(tmp_path, padding=2000)
+    (asset,) = list((tmp_path / "out").glob("asset.*.sh"))
+    assert "${Token[" not in asset.read_text() and "@SMC_DEPLOY_VALUE_0@" in asset.read_text()
+    loader = _resolve(content["Fn::Base64"], {bucket_id: "team-bucket-123"})
+    match = re.search(r'"\$python" - "([^"]+)" "([^"]+)"', loader)
+    assert match, loader
+    s3 = aws.client("s3", REGION)
+    s3.create_bucket(Bucket=match[1], CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=match[1], Key=match[2], Body=asset.read_bytes())
+    metadata = tmp_path / "metadata.json"
+    arn = f"arn:aws:sagemaker:{REGION}:123456789012:notebook-instance/nb"
+    metadata.write_text(json.dumps({"ResourceName": "nb", "ResourceArn": arn}))
+    env = {
+        **aws.env,
+        "SMC_SYSTEM_PYTHON": sys.executable,
+        "SMC_WORK_DIR": str(tmp_path / "work"),
+        "SMC_METADATA_FILE": str(metadata),
+    }
+    run = subprocess.run(
+        ["bash", "-c", loader], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines() == ["bucket=team-bucket-123"]
