@@ -48,13 +48,15 @@ def notebook_name_of(metadata_file: str) -> str | None:
             metadata = json.load(f)
     except (OSError, ValueError):
         return None
+    if not isinstance(metadata, dict):
+        return None
     name = metadata.get("ResourceName") or str(metadata.get("ResourceArn", "")).rpartition("/")[2]
-    return name or None
+    return str(name) or None
 
 
 def resolved_prefix(args: argparse.Namespace) -> str | None:
     """The prefix with {notebook} and {owner} filled in; None (logged) when it cannot be."""
-    prefix = args.prefix
+    prefix = str(args.prefix)
     if "{notebook}" not in prefix and "{owner}" not in prefix:
         return prefix
     name = notebook_name_of(args.metadata_file)
@@ -75,7 +77,7 @@ def resolved_prefix(args: argparse.Namespace) -> str | None:
                 "nothing is backed up or restored for it"
             )
             return None
-        prefix = prefix.replace("{owner}", owner)
+        prefix = prefix.replace("{owner}", str(owner))
     return prefix
 
 

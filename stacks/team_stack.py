@@ -203,9 +203,7 @@ class TeamStack(Stack):
                 kms_key_arn=self.key.key_arn,
                 owners=team.notebook_owners(),
             )
-            scripts = {
-                "setup": team.setup.notebook_setup(package_mirror, conda_channel, backup)
-            }
+            scripts = {"setup": team.setup.notebook_setup(package_mirror, conda_channel, backup)}
         else:
             scripts = {
                 "on_start": LifecycleScript.from_text(lifecycle_scripts.read("register_kernels.sh"))

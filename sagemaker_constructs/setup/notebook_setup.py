@@ -441,8 +441,12 @@ def _home_backup_problems(step: HomeBackup) -> list[tuple[str, object, str]]:
     sample = prefix.replace("{owner}", "person").replace("{notebook}", "notebook")
     if unknown:
         found.append(
-            ("prefix", step.prefix, "the placeholders {owner} and {notebook} only, not "
-             + ", ".join("{" + p + "}" for p in unknown))
+            (
+                "prefix",
+                step.prefix,
+                "the placeholders {owner} and {notebook} only, not "
+                + ", ".join("{" + p + "}" for p in unknown),
+            )
         )
     elif not _matches(_BACKUP_PREFIX, sample):
         found.append(
