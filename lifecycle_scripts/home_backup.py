@@ -9,6 +9,9 @@ restore: downloads every object under the prefix into --source, never overwritin
          exists already; no backup for this person is not an error.
 install: a systemd timer running "backup" every --interval-minutes, and the same backup as an
          idle auto-stop hook (before-stop.d), so a last backup runs before the notebook stops.
+The prefix may hold {notebook} (this notebook's name, ResourceName in the metadata file) and
+{owner} (the person --owners, a JSON object of notebook name -> person, maps it to); a
+notebook not in --owners backs up and restores nothing and the run fails (exit 1).
 Runs with the notebook's system Python (JupyterSystemEnv, with boto3), Python 3.9 or later;
 one backup at a time (a lock file), the region from the notebook's metadata file.
 """
@@ -36,6 +39,46 @@ def region_of(metadata_file: str) -> str | None:
             return str(json.load(f)["ResourceArn"]).split(":")[3] or None
     except (OSError, ValueError, KeyError, IndexError):
         return None  # boto3's own default (AWS_REGION) then
+
+
+def notebook_name_of(metadata_file: str) -> str | None:
+    """This notebook's name: ResourceName, else the last part of ResourceArn."""
+    try:
+        with open(metadata_file, encoding="utf-8") as f:
+            metadata = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(metadata, dict):
+        return None
+    name = metadata.get("ResourceName") or str(metadata.get("ResourceArn", "")).rpartition("/")[2]
+    return str(name) or None
+
+
+def resolved_prefix(args: argparse.Namespace) -> str | None:
+    """The prefix with {notebook} and {owner} filled in; None (logged) when it cannot be."""
+    prefix = str(args.prefix)
+    if "{notebook}" not in prefix and "{owner}" not in prefix:
+        return prefix
+    name = notebook_name_of(args.metadata_file)
+    if name is None:
+        log(f"cannot read this notebook's name (ResourceName) from {args.metadata_file}")
+        return None
+    prefix = prefix.replace("{notebook}", name)
+    if "{owner}" in prefix:
+        try:
+            owners = json.loads(args.owners or "{}")
+        except ValueError:
+            owners = {}
+        owner = owners.get(name) if isinstance(owners, dict) else None
+        if not owner:
+            known = ", ".join(sorted(owners)) if isinstance(owners, dict) else ""
+            log(
+                f"notebook {name} is not among the backup's owners ({known or 'none'}): "
+                "nothing is backed up or restored for it"
+            )
+            return None
+        prefix = prefix.replace("{owner}", str(owner))
+    return prefix
 
 
 def s3_client(args: argparse.Namespace):
@@ -141,6 +184,7 @@ def install(args: argparse.Namespace) -> int:
             ("--source", args.source),
             ("--kms-key-id", args.kms_key_id),
             ("--metadata-file", args.metadata_file),
+            ("--lock-file", args.lock_file),
         )
         if value
     )
@@ -180,6 +224,7 @@ def parse_args(argv: list | None) -> argparse.Namespace:
         "--bucket", default=env("SMC_BACKUP_BUCKET"), required=not env("SMC_BACKUP_BUCKET")
     )
     parser.add_argument("--prefix", default=env("SMC_BACKUP_PREFIX", ""))
+    parser.add_argument("--owners", default=env("SMC_BACKUP_OWNERS", ""))
     parser.add_argument("--kms-key-id", default=env("SMC_BACKUP_KMS_KEY") or None)
     parser.add_argument("--source", default=env("SAGEMAKER_DIR", "/home/ec2-user/SageMaker"))
     parser.add_argument(
@@ -193,7 +238,10 @@ def parse_args(argv: list | None) -> argparse.Namespace:
         "--metadata-file",
         default=env("SMC_METADATA_FILE", "/opt/ml/metadata/resource-metadata.json"),
     )
-    parser.add_argument("--lock-file", default="/var/tmp/sagemaker-constructs/home-backup.lock")
+    parser.add_argument(
+        "--lock-file",
+        default=env("SMC_BACKUP_LOCK", "/var/tmp/sagemaker-constructs/home-backup.lock"),
+    )
     parser.add_argument("--systemd-dir", default=env("SYSTEMD_DIR", "/etc/systemd/system"))
     parser.add_argument(
         "--hooks-dir",
@@ -207,6 +255,10 @@ def parse_args(argv: list | None) -> argparse.Namespace:
 
 def main(argv: list | None = None) -> int:
     args = parse_args(argv)
+    prefix = resolved_prefix(args)
+    if prefix is None:
+        return 1
+    args.prefix = prefix
     if args.mode == "install":
         return install(args)
     os.makedirs(os.path.dirname(args.lock_file), exist_ok=True)

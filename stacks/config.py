@@ -11,7 +11,8 @@ import difflib
 import ipaddress
 import re
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -34,6 +35,7 @@ from sagemaker_constructs import (
     CondaEnvironment,
     ConnectivityCheck,
     EnvironmentVariables,
+    HomeBackup,
     IdleAutoStop,
     JupyterLabExtension,
     NotebookSetup,
@@ -536,6 +538,29 @@ class PackageIndexSettings(_Model):
     use_platform_conda_channel: bool = False
 
 
+class HomeBackupSettings(_Model):
+    """Each notebook's SageMaker folder backed up to the team's bucket and restored on a new
+    notebook of the same person (sagemaker_constructs.HomeBackup). The team stack fills in
+    the bucket, the key and which notebook is whose; the prefix is ``home/<user>/``."""
+
+    interval_minutes: int = 60
+    #: Folders of the SageMaker folder not backed up (default: the conda environments).
+    exclude: list[str] = ["envs"]
+
+
+@dataclass(frozen=True)
+class HomeBackupTarget:
+    """What the team stack gives the backup: the bucket, its key, notebook name -> user."""
+
+    bucket_name: str
+    kms_key_arn: str | None
+    owners: Mapping[str, str]
+
+
+#: The key prefix of a person's backup in the team's bucket.
+HOME_BACKUP_PREFIX = "home/{owner}/"
+
+
 class Setup(_Model):
     """What the team's lifecycle scripts do (see sagemaker_constructs.NotebookSetup)."""
 
@@ -550,13 +575,19 @@ class Setup(_Model):
     #: Seen by every kernel and terminal. No secrets: the values are in the template.
     environment_variables: dict[str, str] = {}
     idle_auto_stop: IdleAutoStopSettings | None = None
+    #: Back up each notebook's /home/ec2-user/SageMaker to the team bucket (docs/lifecycle.md).
+    home_backup: HomeBackupSettings | None = None
 
     def steps(
-        self, mirror: PackageMirrorSettings | None, channel: CondaChannelS3 | None = None
+        self,
+        mirror: PackageMirrorSettings | None,
+        channel: CondaChannelS3 | None = None,
+        backup: HomeBackupTarget | None = None,
     ) -> list[tuple[str, object]]:
         """The setup steps, each with its field path in this section.
 
-        ``channel`` is the platform's conda channel, used when the section asks for it.
+        ``channel`` is the platform's conda channel, used when the section asks for it;
+        ``backup`` where ``home_backup`` goes (without it, there is no backup step).
         """
         steps: list[tuple[str, object]] = []
         if self.package_index is not None:
@@ -605,12 +636,29 @@ class Setup(_Model):
             )
         if self.idle_auto_stop is not None:
             steps.append(("idle_auto_stop", IdleAutoStop(**self.idle_auto_stop.model_dump())))
+        if self.home_backup is not None and backup is not None:
+            steps.append(
+                (
+                    "home_backup",
+                    HomeBackup(
+                        bucket_name=backup.bucket_name,
+                        prefix=HOME_BACKUP_PREFIX,
+                        owners=dict(backup.owners),
+                        kms_key_arn=backup.kms_key_arn,
+                        interval_minutes=self.home_backup.interval_minutes,
+                        exclude=tuple(self.home_backup.exclude),
+                    ),
+                )
+            )
         return steps
 
     def notebook_setup(
-        self, mirror: PackageMirrorSettings | None, channel: CondaChannelS3 | None = None
+        self,
+        mirror: PackageMirrorSettings | None,
+        channel: CondaChannelS3 | None = None,
+        backup: HomeBackupTarget | None = None,
     ) -> NotebookSetup:
-        return NotebookSetup([step for _, step in self.steps(mirror, channel)])
+        return NotebookSetup([step for _, step in self.steps(mirror, channel, backup)])
 
 
 class StudioSetupSettings(_Model):
@@ -787,6 +835,10 @@ class Team(_Model):
     def notebook_name(self, nb: Notebook) -> str:
         base = f"{self.name}-{nb.user}"
         return f"{base}-g{nb.generation}" if nb.generation else base
+
+    def notebook_owners(self) -> dict[str, str]:
+        """Notebook name -> user, for the home backup's ``{owner}``."""
+        return {self.notebook_name(nb): nb.user for nb in self.notebooks}
 
     def studio_profile_name(self, user: str) -> str:
         return f"{self.name}-{user}"
@@ -1109,20 +1161,24 @@ def _setup_problems(config: PlatformConfig) -> list[str]:
     channel = settings.source() if settings is not None else None
     problems = []
     for t, team in enumerate(config.teams):
-        if team.setup is not None and not team.setup.steps(mirror):
+        # The team stack's bucket and key stand in for a sample: only the section's own
+        # fields (and the notebooks' names) are checked here.
+        backup = HomeBackupTarget("team-bucket-sample", None, team.notebook_owners())
+        if team.setup is not None and not team.setup.steps(mirror, channel, backup):
             problems.append(
                 f"teams[{t}].setup: got a setup without steps; allowed: at least one step "
                 "(package_index, connectivity_checks, conda_environments, packages, "
                 "pip_everywhere, jupyterlab_extensions, environment_variables, "
-                "idle_auto_stop), or no setup section"
+                "idle_auto_stop, home_backup), or no setup section"
             )
         elif team.setup is not None:
             problems += _steps_problems(
                 f"teams[{t}].setup",
                 team.setup,
-                team.setup.notebook_setup(mirror, channel),
+                team.setup.notebook_setup(mirror, channel, backup),
                 mirror,
                 channel,
+                backup=backup,
             )
     return problems
 
@@ -1135,6 +1191,7 @@ def _steps_problems(
     channel: CondaChannelS3 | None = None,
     *,
     direct_internet: bool = False,
+    backup: HomeBackupTarget | None = None,
 ) -> list[str]:
     """The problems of ``setup``, composed from the config ``section`` at ``where``.
 
@@ -1153,7 +1210,14 @@ def _steps_problems(
     if platform_only:
         return platform_only
     problems = []
-    paths = [path for path, _ in section.steps(mirror, channel)]
+    paths = [
+        path
+        for path, _ in (
+            section.steps(mirror, channel, backup)
+            if isinstance(section, Setup)
+            else section.steps(mirror, channel)
+        )
+    ]
     for i, field, value, allowed in setup.step_problems():
         base, bracket, index_part = field.partition("[")
         # Sections that are one list or mapping: their field is the section itself.

@@ -39,7 +39,13 @@ from sagemaker_constructs.governance.person_access import PersonAccess
 from sagemaker_constructs.governance.stack_limits import MAX_OUTPUTS, MAX_RESOURCES
 from sagemaker_constructs.studio.studio_domain import STUDIO_LOG_GROUP_NAME
 
-from .config import Guardrails, PackageMirrorSettings, PersonAccessSettings, Team
+from .config import (
+    Guardrails,
+    HomeBackupTarget,
+    PackageMirrorSettings,
+    PersonAccessSettings,
+    Team,
+)
 
 # The share of each of CloudFormation's per-stack limits (resources, outputs) that one
 # stack's notebooks may take. The rest is headroom: a team's first stack also holds its
@@ -190,7 +196,14 @@ class TeamStack(Stack):
         )
 
         if team.setup is not None:
-            scripts = {"setup": team.setup.notebook_setup(package_mirror, conda_channel)}
+            # The home backup goes to the team's bucket under each person's prefix
+            # (home/<user>/), so a person's new notebook finds the old one's backup.
+            backup = HomeBackupTarget(
+                bucket_name=self.bucket.bucket_name,
+                kms_key_arn=self.key.key_arn,
+                owners=team.notebook_owners(),
+            )
+            scripts = {"setup": team.setup.notebook_setup(package_mirror, conda_channel, backup)}
         else:
             scripts = {
                 "on_start": LifecycleScript.from_text(lifecycle_scripts.read("register_kernels.sh"))

@@ -220,6 +220,27 @@ def test_setup_errors_name_the_config_field():
     ]
 
 
+def test_home_backup_fields_are_checked_with_the_librarys_rules_naming_the_config_field():
+    data = copy.deepcopy(BASE)
+    data["teams"][0]["setup"]["home_backup"] = {"interval_minutes": 2, "exclude": ["../etc"]}
+    assert errors_of(data) == [
+        "teams.yaml: teams[0].setup.home_backup.interval_minutes: got 2; allowed: an integer "
+        "from 5 to 1440",
+        "teams.yaml: teams[0].setup.home_backup.exclude: got ('../etc',); allowed: a list of "
+        "relative folder names",
+    ]
+    # A setup with only the backup is a setup with a step.
+    data = copy.deepcopy(BASE)
+    data["teams"][0]["setup"] = {"home_backup": {}}
+    data["teams"][0]["notebooks"][0]["generation"] = 1
+    team = parse_config(data).teams[0]
+    assert team.setup is not None and team.setup.home_backup is not None
+    # The person, not the notebook's name, keys the backup: generation 1 is still alice's.
+    owners = team.notebook_owners()
+    assert owners[f"{team.name}-{team.notebooks[0].user}-g1"] == team.notebooks[0].user
+    assert f"{team.name}-{team.notebooks[0].user}" not in owners
+
+
 def test_platform_mirror_must_exist_to_be_used():
     data = copy.deepcopy(BASE)
     del data["platform"]["package_mirror"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from aws_cdk import BootstraplessSynthesizer, Fn, Names, Resource, Stack
+from aws_cdk import BootstraplessSynthesizer, Fn, Names, Resource, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
@@ -38,9 +41,25 @@ bucket, key, target, metadata = sys.argv[1:5]
 with open(metadata) as fh:
     region = json.load(fh)["ResourceArn"].split(":")[3]
 boto3.client("s3", region_name=region).download_file(bucket, key, target)
-PY
+{fill}PY
 exec bash "$script"
 """
+
+# Deploy-time values (a bucket's name, a key's ARN) in a script stored as an asset, which
+# cannot hold them: the asset has a marker for each and the loader fills them in.
+_FILL_VALUES = """values = {values}
+with open(target, encoding="utf-8") as fh:
+    text = fh.read()
+for marker, value in values.items():
+    text = text.replace(marker, value)
+with open(target, "w", encoding="utf-8") as fh:
+    fh.write(text)
+"""
+# A CDK string token, as it appears in text before synthesis.
+_TOKEN = re.compile(r"\$\{Token\[[^\]]+\]\}")
+# A deploy-time value is counted at this length when the script's size is checked (bucket
+# names have at most 63 characters, key ARNs about 90).
+_TOKEN_CHARS = 128
 
 
 @runtime_checkable
@@ -200,16 +219,28 @@ class NotebookLifecycleConfig(Resource):
     def _content(self, phase: str, script: LifecycleScript | None) -> list[Any] | None:
         if script is None:
             return None
-        if len(script.base64) <= MAX_BASE64_CHARS:
+        tokens = [t for t in dict.fromkeys(_TOKEN.findall(script.text)) if Token.is_unresolved(t)]
+        if not tokens and len(script.base64) <= MAX_BASE64_CHARS:
             return [{"content": script.base64}]
+        if tokens:
+            sized = _TOKEN.sub("x" * _TOKEN_CHARS, script.text)
+            if len(base64.b64encode(sized.encode()).decode()) <= MAX_BASE64_CHARS:
+                # CloudFormation fills the values in (Fn::Base64 of an Fn::Join).
+                return [{"content": Fn.base64(script.text)}]
+        text, values = script.text, {}
+        for n, token in enumerate(tokens):
+            marker = f"@SMC_DEPLOY_VALUE_{n}@"
+            text = text.replace(token, marker)
+            values[marker] = token
         # A file asset is uploaded as it is (a folder would be zipped); its S3 key is
         # derived from the content, so the staging folder's name does not matter.
         path = Path(tempfile.mkdtemp(prefix="smc-lifecycle-")) / f"{phase}.sh"
-        path.write_text(script.text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         asset = s3_assets.Asset(self, f"{phase.title().replace('-', '')}Script", path=str(path))
         self.assets.append(asset)
+        fill = _FILL_VALUES.format(values=json.dumps(values, sort_keys=True)) if values else ""
         fetch = _FETCH_AND_RUN.format(
-            phase=phase, bucket=asset.s3_bucket_name, key=asset.s3_object_key
+            phase=phase, bucket=asset.s3_bucket_name, key=asset.s3_object_key, fill=fill
         )
         return [{"content": Fn.base64(fetch)}]
 
@@ -332,22 +363,55 @@ class NotebookLifecycleConfig(Resource):
 
 
 def _grant_home_backup(notebook: NotebookInstance, backup: HomeBackup) -> None:
-    """Read and write on exactly the person's prefix of the bucket, and its key."""
+    """Read and write on exactly this notebook's prefix of the bucket, and its key.
+
+    The configuration is usually shared (one per team), so the prefix is resolved per
+    notebook: ``{owner}`` from ``owners`` by the notebook's name, ``{notebook}`` its name.
+    """
+    name = notebook.notebook_instance_name
+    templated = "{owner}" in backup.prefix or "{notebook}" in backup.prefix
+    problems = Problems(notebook)
+    prefix = None
+    if templated and Token.is_unresolved(name):
+        problems.add(
+            "lifecycle_config.setup.home-backup.prefix",
+            backup.prefix,
+            "a prefix without {owner}/{notebook} for a notebook whose name is a token",
+        )
+    else:
+        prefix = backup.prefix_for(name)
+        if prefix is None:
+            problems.add(
+                "lifecycle_config.setup.home-backup.owners",
+                name,
+                "this notebook's name among the owners ("
+                + (", ".join(sorted(backup.owners or {})) or "none")
+                + ")",
+            )
+    problems.raise_if_any()
+    assert prefix is not None
     partition = Stack.of(notebook).partition
     bucket_arn = f"arn:{partition}:s3:::{backup.bucket_name}"
     notebook.add_to_role_policy(
         iam.PolicyStatement(
             sid="HomeBackupObjects",
             actions=["s3:GetObject", "s3:PutObject"],
-            resources=[f"{bucket_arn}/{backup.prefix}*"],
+            resources=[f"{bucket_arn}/{prefix}*"],
         )
     )
+    if notebook.policy is not None:
+        acknowledge_wildcard_resource(
+            notebook.policy,
+            f"{bucket_arn}/{prefix}*",
+            "Read and write on this notebook's own backup prefix only: the files under it are "
+            "the person's notebook files, not known at synth time.",
+        )
     notebook.add_to_role_policy(
         iam.PolicyStatement(
             sid="HomeBackupList",
             actions=["s3:ListBucket"],
             resources=[bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{backup.prefix}*"]}},
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
         )
     )
     if backup.kms_key_arn:

@@ -364,24 +364,37 @@ class PipInstallEverywhere:
 class HomeBackup:
     """Back up ``/home/ec2-user/SageMaker`` to S3, and restore it on create.
 
-    On create, a backup under ``s3://bucket_name/prefix`` (of the same person, from an earlier
-    notebook) is restored, detached, without overwriting anything. On start, a systemd timer
-    backs the folder up every ``interval_minutes`` (changed files only, SSE-KMS with
-    ``kms_key_arn``, through the VPC's S3 gateway endpoint) and idle auto-stop runs one more
-    backup before it stops the notebook. Files deleted on the notebook stay in the backup.
-    The notebook's role gets read and write on exactly that prefix (and the key).
+    On create, a backup under ``s3://bucket_name/<prefix>`` (of the same person, from an
+    earlier notebook) is restored, detached, without overwriting anything. On start, a
+    systemd timer backs the folder up every ``interval_minutes`` (changed files only, SSE-KMS
+    with ``kms_key_arn``, through the VPC's S3 gateway endpoint) and idle auto-stop runs one
+    more backup before it stops the notebook. Files deleted on the notebook stay in the
+    backup. Each notebook's role gets read and write on exactly its own prefix (and the key).
+
+    One lifecycle configuration usually serves a whole team, so the prefix may name the
+    person: ``{owner}`` is the person ``owners`` maps the notebook's name to, ``{notebook}``
+    the notebook's own name. On the host the notebook reads its name from
+    ``/opt/ml/metadata/resource-metadata.json`` (``ResourceName``). A notebook that is not
+    in ``owners`` backs up and restores nothing: the step logs why and fails (a required
+    step fails the start; see ``optional``). Keying the prefix by person is what lets a
+    replacement notebook (``vision-frank-g1``) find the backup of the one it replaces
+    (``vision-frank``).
 
     Attributes:
-        bucket_name: The team's bucket.
-        prefix: The person's prefix, e.g. ``home/alice/`` (letters, digits, ``._-/``).
+        bucket_name: The team's bucket (a token, e.g. ``bucket.bucket_name``, is fine).
+        prefix: The key prefix, ending in ``/``, e.g. ``home/{owner}/`` or ``home/alice/``
+            (letters, digits, ``._-/`` and the placeholders ``{owner}``, ``{notebook}``).
+        owners: Notebook name -> person, needed for ``{owner}``. Default: none.
         kms_key_arn: The bucket's key. Default: the bucket's default encryption decides.
         interval_minutes: 5 to 1440. Default: 60.
         exclude: Folders of the SageMaker folder not backed up. Default: ``envs`` (the
             conda environments, rebuilt from the setup).
+        optional: A failure is logged and does not fail the start. Default: required.
     """
 
     bucket_name: str
     prefix: str
+    owners: Mapping[str, str] | None = None
     kms_key_arn: str | None = None
     interval_minutes: int = 60
     exclude: tuple[str, ...] = ("envs",)
@@ -391,22 +404,85 @@ class HomeBackup:
     def label(self) -> str:
         return "home-backup"
 
+    def prefix_for(self, notebook_name: str) -> str | None:
+        """The prefix notebook ``notebook_name`` backs up to; ``None`` when ``{owner}`` is
+        in the prefix and the notebook is not in ``owners``."""
+        owner = (self.owners or {}).get(notebook_name)
+        if "{owner}" in self.prefix and owner is None:
+            return None
+        return self.prefix.replace("{notebook}", notebook_name).replace("{owner}", owner or "")
 
-_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
 _BACKUP_PREFIX = re.compile(r"(?!/)(?!.*\.\./)[A-Za-z0-9._/-]{1,512}/")
 _KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
 _RELATIVE_DIR = re.compile(r"(?!/)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_BACKUP_PLACEHOLDERS = ("owner", "notebook")
+#: A notebook instance's name (CreateNotebookInstance's pattern and length).
+_NOTEBOOK_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+#: A person's name as a path segment of the prefix: no '/', not '.' or '..'.
+_PERSON = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}")
+PERSON_ALLOWED = "1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')"
+
+
+def _unresolved(value: object) -> bool:
+    """A CDK token (resolved at deploy time): not checked here."""
+    from aws_cdk import Token  # the rest of the setup needs no CDK
+
+    return isinstance(value, str) and Token.is_unresolved(value)
 
 
 def _home_backup_problems(step: HomeBackup) -> list[tuple[str, object, str]]:
     found: list[tuple[str, object, str]] = []
-    if not _matches(_BUCKET_NAME, step.bucket_name):
+    if not _unresolved(step.bucket_name) and not _matches(_BUCKET_NAME, step.bucket_name):
         found.append(("bucket_name", step.bucket_name, "an S3 bucket name (3 to 63 characters)"))
-    if not _matches(_BACKUP_PREFIX, step.prefix):
+    prefix = step.prefix if isinstance(step.prefix, str) else ""
+    unknown = [p for p in _PLACEHOLDER.findall(prefix) if p not in _BACKUP_PLACEHOLDERS]
+    sample = prefix.replace("{owner}", "person").replace("{notebook}", "notebook")
+    if unknown:
         found.append(
-            ("prefix", step.prefix, "a key prefix ending in '/', of letters, digits and ._-/")
+            (
+                "prefix",
+                step.prefix,
+                "the placeholders {owner} and {notebook} only, not "
+                + ", ".join("{" + p + "}" for p in unknown),
+            )
         )
-    if step.kms_key_arn is not None and not _matches(_KMS_KEY_ARN, step.kms_key_arn):
+    elif not _matches(_BACKUP_PREFIX, sample):
+        found.append(
+            (
+                "prefix",
+                step.prefix,
+                "a key prefix ending in '/', of letters, digits, ._-/ and the placeholders "
+                "{owner}, {notebook}",
+            )
+        )
+    owners = step.owners
+    if owners is not None and not isinstance(owners, Mapping):
+        found.append(("owners", type(owners).__name__, "a mapping of notebook name to person"))
+    elif "{owner}" in prefix and not owners:
+        found.append(
+            ("owners", owners, "a mapping of notebook name to person, for {owner} in prefix")
+        )
+    elif owners and "{owner}" not in prefix:
+        found.append(("owners", dict(owners), "none unless prefix contains {owner}"))
+    elif owners:
+        for notebook, person in owners.items():
+            if not _unresolved(notebook) and not _matches(_NOTEBOOK_NAME, notebook):
+                found.append(
+                    (
+                        f"owners[{notebook!r}]",
+                        notebook,
+                        "a notebook name (1 to 63 letters, digits and hyphens)",
+                    )
+                )
+            if not _matches(_PERSON, person):
+                found.append((f"owners[{notebook!r}]", person, PERSON_ALLOWED))
+    if (
+        step.kms_key_arn is not None
+        and not _unresolved(step.kms_key_arn)
+        and not _matches(_KMS_KEY_ARN, step.kms_key_arn)
+    ):
         found.append(("kms_key_arn", step.kms_key_arn, "a KMS key ARN"))
     if not _integer(step.interval_minutes, 5, 1440):
         found.append(("interval_minutes", step.interval_minutes, "an integer from 5 to 1440"))
@@ -997,6 +1073,9 @@ class NotebookSetup(_StepList):
             "SMC_BACKUP_MODE": mode,
             "SMC_BACKUP_BUCKET": step.bucket_name,
             "SMC_BACKUP_PREFIX": step.prefix,
+            "SMC_BACKUP_OWNERS": json.dumps(dict(step.owners), sort_keys=True)
+            if step.owners
+            else "",
             "SMC_BACKUP_KMS_KEY": step.kms_key_arn or "",
             "SMC_BACKUP_INTERVAL": str(step.interval_minutes),
             "SMC_BACKUP_EXCLUDE": " ".join(step.exclude),

@@ -215,6 +215,10 @@ class Deployment:
             return outputs.get(argument["OutputName"])
         if function == "Fn::GetAtt" and argument[1] == "GroupId":
             return ref(argument[0])  # a security group's physical id is its group id
+        if function == "Fn::GetAtt" and argument[1] == "Arn":
+            resource = self.templates[stack]["Resources"].get(argument[0], {})
+            if resource.get("Type") == "AWS::KMS::Key":  # e.g. in a home backup's scripts
+                return self.key_arn(stack, value)
         return None
 
     def key_arn(self, stack: str, value: Any) -> str:

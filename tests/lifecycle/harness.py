@@ -911,6 +911,10 @@ class Host:
             "SYSTEMD_DIR": str(self.systemd_dir),
             "CRON_DIR": str(self.cron_dir),
             "AUTOSTOP_PYTHON": str(self.system_python),
+            # home_backup.py: its before-stop hook and lock inside this host, not in the
+            # machine's own /var/tmp.
+            "AUTOSTOP_HOOKS_DIR": str(self.work_root / "before-stop.d"),
+            "SMC_BACKUP_LOCK": str(self.work_root / "home-backup.lock"),
             # boto3 of the root scripts: the instance role's credentials on a host; here
             # dummy ones for moto, nothing beyond 127.0.0.1.
             "AWS_ACCESS_KEY_ID": "testing",

@@ -226,3 +226,207 @@ def test_replacement_notebook_gets_the_persons_files_back(host: Host):
     # The on-start installs the timer and the hook the auto-stop checker runs before stopping.
     start = setup.on_start_text()
     assert start is not None and "smc_run_step home-backup foreground false" in start
+
+
+# --- one configuration for a team: the prefix per person ----------------------------------------
+
+OWNERS = {"fraud-alice": "alice", "fraud-alice-g1": "alice", "fraud-bob": "bob"}
+
+
+def _team_notebooks(backup, names: list[str]):
+    """Notebooks sharing ONE lifecycle configuration (as a team stack builds them)."""
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk.assertions import Template
+
+    from sagemaker_constructs import NotebookInstance, NotebookLifecycleConfig, NotebookSetup
+    from tests.conftest import new_stack
+
+    stack = new_stack()
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        nat_gateways=0,
+        restrict_default_security_group=False,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+    lc = NotebookLifecycleConfig(stack, "Lc", setup=NotebookSetup([backup]))
+    for name in names:
+        NotebookInstance(stack, name, vpc=vpc, notebook_instance_name=name, lifecycle_config=lc)
+    return Template.from_stack(stack)
+
+
+def _backup_prefixes(template) -> dict[str, list[str]]:
+    """Role -> the prefixes its HomeBackupObjects statement names."""
+    found = {}
+    for policy in template.find_resources("AWS::IAM::ManagedPolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement.get("Sid") == "HomeBackupObjects":
+                (role,) = policy["Properties"]["Roles"]
+                found[role["Ref"]] = re.findall(BUCKET + r"/([^*\"]*)\*", json.dumps(statement))
+    return found
+
+
+def test_each_notebook_of_a_shared_configuration_gets_only_its_persons_prefix():
+    from sagemaker_constructs import HomeBackup
+
+    backup = HomeBackup(bucket_name=BUCKET, prefix="home/{owner}/", owners=OWNERS)
+    template = _team_notebooks(backup, ["fraud-alice", "fraud-alice-g1", "fraud-bob"])
+    prefixes = sorted(_backup_prefixes(template).values())
+    assert prefixes == [["home/alice/"], ["home/alice/"], ["home/bob/"]]
+    # {notebook}: one prefix per notebook name instead.
+    by_name = HomeBackup(bucket_name=BUCKET, prefix="nb/{notebook}/")
+    prefixes = sorted(_backup_prefixes(_team_notebooks(by_name, ["a-1", "b-2"])).values())
+    assert prefixes == [["nb/a-1/"], ["nb/b-2/"]]
+
+
+def test_a_notebook_not_among_the_owners_is_a_synth_error_naming_it():
+    from sagemaker_constructs import ConstructValidationError, HomeBackup
+
+    backup = HomeBackup(bucket_name=BUCKET, prefix="home/{owner}/", owners=OWNERS)
+    with pytest.raises(ConstructValidationError, match=r"owners.*'fraud-carol'.*fraud-alice"):
+        _team_notebooks(backup, ["fraud-alice", "fraud-carol"])
+
+
+def test_prefix_placeholders_and_owners_are_validated_all_at_once():
+    from sagemaker_constructs import HomeBackup, NotebookSetup
+
+    def problems(**fields) -> list[tuple[str, object, str]]:
+        step = HomeBackup(bucket_name=BUCKET, **fields)
+        return [(p[0].split(".", 1)[1], p[1], p[2]) for p in NotebookSetup([step]).problems()]
+
+    assert problems(prefix="home/{owner}/", owners=OWNERS) == []
+    assert problems(prefix="home/{notebook}/") == []
+    (found,) = problems(prefix="home/{user}/{team}/")
+    assert found[:2] == ("prefix", "home/{user}/{team}/")
+    assert "{owner} and {notebook} only, not {user}, {team}" in found[2]
+    (found,) = problems(prefix="home/{owner}/")
+    assert found[0] == "owners" and "for {owner} in prefix" in found[2]
+    (found,) = problems(prefix="home/alice/", owners=OWNERS)
+    assert found[0] == "owners" and "none unless prefix contains {owner}" in found[2]
+    bad = {"fraud_alice": "alice", "fraud-bob": "../bob", "fraud-x": "x/y"}
+    found = problems(prefix="home/{owner}/", owners=bad)
+    assert [(f[0], f[1]) for f in found] == [
+        ("owners['fraud_alice']", "fraud_alice"),
+        ("owners['fraud-bob']", "../bob"),
+        ("owners['fraud-x']", "x/y"),
+    ]
+
+
+def test_the_host_resolves_owner_from_the_metadata_files_notebook_name(host: Host):
+    owners = json.dumps(OWNERS)
+    source = home(host.tmp / "g1")
+    arn = f"arn:aws:sagemaker:{REGION}:123456789012:notebook-instance/fraud-alice-g1"
+    host.metadata.write_text(json.dumps({"ResourceName": "fraud-alice-g1", "ResourceArn": arn}))
+    result = subprocess.run(
+        [sys.executable, str(FRAGMENT), "backup", "--bucket", BUCKET, "--prefix", "home/{owner}/"]
+        + ["--owners", owners, "--source", str(source), "--kms-key-id", host.key]
+        + ["--metadata-file", str(host.metadata), "--lock-file", str(host.tmp / "l")],
+        env=host.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"to s3://{BUCKET}/home/alice/:" in result.stdout
+    assert f"{PREFIX}project/model.ipynb" in host.objects()
+
+    # Negative control: a notebook the owners do not know backs up nothing and fails.
+    arn = arn.replace("fraud-alice-g1", "fraud-mallory")
+    host.metadata.write_text(json.dumps({"ResourceName": "fraud-mallory", "ResourceArn": arn}))
+    before = host.objects()
+    result = subprocess.run(
+        [sys.executable, str(FRAGMENT), "restore", "--bucket", BUCKET, "--prefix", "home/{owner}/"]
+        + ["--owners", owners, "--source", str(host.tmp / "m"), "--metadata-file"]
+        + [str(host.metadata), "--lock-file", str(host.tmp / "l")],
+        env=host.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert (
+        "notebook fraud-mallory is not among the backup's owners (fraud-alice, fraud-alice-g1, "
+        "fraud-bob): nothing is backed up or restored for it"
+    ) in result.stdout
+    assert host.objects() == before and not (host.tmp / "m").exists()
+
+
+# --- deploy-time values (the team bucket's name, its key's ARN) in the scripts -------------------
+
+
+def _resolve(value, refs: dict[str, str]) -> str:
+    """Fn::Join / Fn::Sub / Ref / GetAtt Arn as CloudFormation resolves them, from ``refs``."""
+    if isinstance(value, str):
+        return value
+    ((function, argument),) = value.items()
+    if function == "Fn::Join":
+        return argument[0].join(_resolve(p, refs) for p in argument[1])
+    if function == "Fn::Sub":
+        return argument.replace("${AWS::AccountId}", "123456789012").replace(
+            "${AWS::Region}", REGION
+        )
+    if function == "Ref":
+        return refs[argument]
+    assert function == "Fn::GetAtt" and argument[1] == "Arn", value
+    return refs[argument[0]]
+
+
+def _config_with_a_bucket(tmp_path: Path, padding: int):
+    """A config whose on-start names a bucket created in the same stack (a token)."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3 as s3
+
+    from sagemaker_constructs import LifecycleScript, NotebookLifecycleConfig
+
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Tokens")
+    bucket = s3.Bucket(stack, "Data")
+    text = "#!/bin/bash\n" + "# padding\n" * padding + f"echo bucket={bucket.bucket_name}\n"
+    NotebookLifecycleConfig(stack, "Lc", on_start=LifecycleScript.from_text(text))
+    template = app.synth().get_stack_by_name("Tokens").template
+    (config,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SageMaker::NotebookInstanceLifecycleConfig"
+    ]
+    (bucket_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"]
+    return config["OnStart"][0]["Content"], bucket_id
+
+
+def test_a_small_script_with_a_deploy_time_value_is_inline_and_cloudformation_fills_it(tmp_path):
+    content, bucket_id = _config_with_a_bucket(tmp_path, padding=1)
+    assert list(content) == ["Fn::Base64"]
+    text = _resolve(content["Fn::Base64"], {bucket_id: "team-bucket-123"})
+    assert text.endswith("echo bucket=team-bucket-123\n") and "${Token[" not in text
+    assert not list((tmp_path / "out").glob("asset.*.sh"))
+
+
+def test_a_large_script_with_a_deploy_time_value_gets_it_from_its_loader(
+    aws: MotoServer, tmp_path: Path
+):
+    """The asset cannot hold the value: it has a marker the loader replaces, run for real."""
+    content, bucket_id = _config_with_a_bucket(tmp_path, padding=2000)
+    (asset,) = list((tmp_path / "out").glob("asset.*.sh"))
+    assert "${Token[" not in asset.read_text() and "@SMC_DEPLOY_VALUE_0@" in asset.read_text()
+    loader = _resolve(content["Fn::Base64"], {bucket_id: "team-bucket-123"})
+    match = re.search(r'"\$python" - "([^"]+)" "([^"]+)"', loader)
+    assert match, loader
+    s3 = aws.client("s3", REGION)
+    s3.create_bucket(Bucket=match[1], CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=match[1], Key=match[2], Body=asset.read_bytes())
+    metadata = tmp_path / "metadata.json"
+    arn = f"arn:aws:sagemaker:{REGION}:123456789012:notebook-instance/nb"
+    metadata.write_text(json.dumps({"ResourceName": "nb", "ResourceArn": arn}))
+    env = {
+        **aws.env,
+        "SMC_SYSTEM_PYTHON": sys.executable,
+        "SMC_WORK_DIR": str(tmp_path / "work"),
+        "SMC_METADATA_FILE": str(metadata),
+    }
+    run = subprocess.run(
+        ["bash", "-c", loader], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines() == ["bucket=team-bucket-123"]

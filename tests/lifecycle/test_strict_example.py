@@ -14,6 +14,7 @@ a kernel in ``jupyter kernelspec list`` whose pinned packages import inside that
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,17 +54,23 @@ pytestmark = [
 ]
 
 
-def resolved(value: object) -> str:
-    """A CloudFormation string value in this account and region (Fn::Join, Fn::Sub)."""
+def resolved(value: object, deployed: dict[str, str] | None = None) -> str:
+    """A CloudFormation string value in this account and region (Fn::Join, Fn::Sub), with
+    ``deployed`` standing for the team's own resources (``Ref`` / ``Fn::GetAtt ... Arn`` of
+    logical ID -> value)."""
     if isinstance(value, str):
         return value
     assert isinstance(value, dict) and len(value) == 1, value
     ((function, argument),) = value.items()
     if function == "Fn::Join":
         separator, parts = argument
-        return str(separator).join(resolved(p) for p in parts)
+        return str(separator).join(resolved(p, deployed) for p in parts)
     if function == "Fn::Sub":
         return str(argument).replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", REGION)
+    if function == "Ref" and deployed and argument in deployed:
+        return deployed[argument]
+    if function == "Fn::GetAtt" and deployed and argument[1] == "Arn" and argument[0] in deployed:
+        return deployed[argument[0]]
     raise AssertionError(f"cannot resolve {value}")
 
 
@@ -80,7 +87,9 @@ def provide_assets(example: Synthesized, moto: MotoServer, script: str) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=asset.read_bytes())
 
 
-def lifecycle_scripts_of(example: Synthesized, team: str) -> dict[str, str]:
+def lifecycle_scripts_of(
+    example: Synthesized, team: str, deployed: dict[str, str] | None = None
+) -> dict[str, str]:
     """OnCreate/OnStart of the team's notebook lifecycle config, decoded as SageMaker does."""
     template = example.template_json(example.built.teams[team].artifact_id)
     (config,) = [
@@ -93,9 +102,9 @@ def lifecycle_scripts_of(example: Synthesized, team: str) -> dict[str, str]:
         if key.startswith("On"):
             content = value[0]["Content"]
             if isinstance(content, dict) and "Fn::Base64" in content:
-                scripts[key] = resolved(content["Fn::Base64"])
+                scripts[key] = resolved(content["Fn::Base64"], deployed)
             else:
-                scripts[key] = base64.b64decode(resolved(content)).decode()
+                scripts[key] = base64.b64decode(resolved(content, deployed)).decode()
     return scripts
 
 
@@ -172,6 +181,29 @@ TEAMS = [
 ]
 
 
+def team_resources(example: Synthesized, moto: MotoServer, team: str, host: Host) -> dict[str, str]:
+    """The team's data bucket and key, made in moto, by logical ID, as a deploy would make
+    them; and the host named after the team's first notebook (a home backup maps notebook
+    names to people, and a name it does not know fails the step)."""
+    template = example.template_json(example.built.teams[team].artifact_id)
+    made: dict[str, str] = {}
+    for logical, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::S3::Bucket":
+            name = f"strict-{team}-{logical.lower()}"[:63]
+            s3 = moto.client("s3", REGION)
+            if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+                config = {"LocationConstraint": REGION}
+                s3.create_bucket(Bucket=name, CreateBucketConfiguration=config)
+            made[logical] = name
+        elif resource["Type"] == "AWS::KMS::Key":
+            made[logical] = moto.client("kms", REGION).create_key()["KeyMetadata"]["Arn"]
+    (config,) = [t for t in CONFIG["teams"] if t["name"] == team]
+    name = f"{team}-{config['notebooks'][0]['user']}"
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/{name}"
+    host.metadata_file.write_text(json.dumps({"ResourceName": name, "ResourceArn": arn}))
+    return made
+
+
 @pytest.mark.parametrize("team", TEAMS)
 def test_every_declared_environment_is_a_kernel_whose_pins_import(
     team: str,
@@ -180,7 +212,9 @@ def test_every_declared_environment_is_a_kernel_whose_pins_import(
     moto_server: MotoServer,
     platform_sources: PackageServers,
 ) -> None:
-    scripts = lifecycle_scripts_of(example, team)
+    scripts = lifecycle_scripts_of(
+        example, team, team_resources(example, moto_server, team, team_host)
+    )
     envs, built_in = declared(team)
     for script in scripts.values():
         provide_assets(example, moto_server, script)
