@@ -16,9 +16,11 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 
 .PHONY: synth test test-fast lint bench lock clean
 
-# PYTEST_WORKERS=auto spreads the suite over every core (pytest-xdist; a file's tests stay on one
-# worker, so each worker synthesizes the example app once). Default: one process.
-PYTEST_WORKERS ?= 0
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist; a file's tests stay on one worker,
+# so each worker synthesizes the example app once). Default 4 on any machine: the tests wait on
+# servers, subprocesses and the jsii kernel much of the time, so 4 keep 2 cores busy.
+# PYTEST_WORKERS=0 runs them in this process (no xdist), e.g. for a debugger.
+PYTEST_WORKERS ?= 4
 PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadfile
 
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
@@ -28,10 +30,16 @@ synth: $(VENV)/.app-installed node_modules/.installed
 	$(CDK) synth --quiet --no-notices --no-version-reporting --output cdk.out $(CDK_ARGS)
 	@ls cdk.out/*.template.json
 
+# mypy (about 100 s without its cache, as on a fresh clone) runs beside the tests, whose
+# workers wait on servers and subprocesses much of the time; its report follows theirs.
 test: $(VENV)/.dev-installed $(VENV)/.checkov-installed node_modules/.installed
 	$(PY) -m ruff check .
-	$(PY) -m mypy
-	$(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
+	@rm -f $(VENV)/mypy.log; \
+	$(PY) -m mypy > $(VENV)/mypy.log 2>&1 & types=$$!; \
+	$(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS); tests=$$?; \
+	wait $$types; typed=$$?; \
+	echo "$(PY) -m mypy"; cat $(VENV)/mypy.log; \
+	test $$tests -eq 0 && test $$typed -eq 0
 
 # The unit and snapshot tests only (no fuzzing, servers, deploys or wheels): the loop to run
 # while changing a construct. `make test` stays the full suite and the CI command.
