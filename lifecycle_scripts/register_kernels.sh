@@ -25,8 +25,9 @@ if [ -d "${SMC_ENVS_DIR}" ]; then
     env="${env%/}"
     name="$(basename "${env}")"
     marker="${SMC_ENVS_DIR}/.${name}.creating"
-    if [ -e "${marker}" ]; then
-      state="$(cat "${marker}")"
+    # The marker may go between the test and the read (the creation just ended, and the
+    # environment is then complete): a marker that cannot be read counts as gone.
+    if [ -e "${marker}" ] && state="$(cat "${marker}" 2> /dev/null)"; then
       if [ "${state}" = failed ]; then
         echo "environment ${name}: its creation FAILED (see the on-create log); delete" \
           "${SMC_ENVS_DIR}/${name} and ${marker} and create it again"
