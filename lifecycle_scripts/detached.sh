@@ -11,13 +11,14 @@ name="$1" optional="$2" file="$3" log="$4"
 marker_dir="${SMC_WORK_DIR:?SMC_WORK_DIR is not set (runner.sh sets it)}/running"
 marker="${marker_dir}/${name}.pid"
 
-mkdir -p "${marker_dir}"
-echo "$$" > "${marker}.tmp" && mv -f "${marker}.tmp" "${marker}"
-trap 'rm -f "${marker}"' EXIT
 # Killed by a signal (the step's session is, at shutdown), it still goes through the EXIT trap.
+# The traps come first: a signal right after the marker is written must remove it too.
+trap 'rm -f "${marker}" "${marker}.tmp"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+mkdir -p "${marker_dir}"
+echo "$$" > "${marker}.tmp" && mv -f "${marker}.tmp" "${marker}"
 
 run() {
   echo "step ${name}: started"
