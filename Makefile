@@ -17,11 +17,12 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 .PHONY: synth test test-fast lint bench lock clean
 
 # The suite runs in PYTEST_WORKERS processes (pytest-xdist; a file's tests stay on one worker,
-# so each worker synthesizes the example app once). Default 4 on any machine: the tests wait on
+# but for the long files tests/conftest.py splits in parts; each worker synthesizes the
+# example app once). Default 4 on any machine: the tests wait on
 # servers, subprocesses and the jsii kernel much of the time, so 4 keep 2 cores busy.
 # PYTEST_WORKERS=0 runs them in this process (no xdist), e.g. for a debugger.
 PYTEST_WORKERS ?= 4
-PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadgroup
 
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
 

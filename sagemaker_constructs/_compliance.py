@@ -62,9 +62,10 @@ def acknowledge_wildcard_resource(scope: IConstruct, arn: str, reason: str) -> N
     acknowledge(scope, wildcard_resource_rule(scope, arn), reason)
 
 
-def wildcard_resource_rule(scope: IConstruct, arn: str) -> str:
-    """The AwsSolutions-IAM5 finding ID of the one resource ``arn`` in ``scope``'s stack."""
-    return f"AwsSolutions-IAM5[Resource::{render_in(Stack.of(scope), arn)}]"
+def wildcard_resource_rule(scope: IConstruct, arn: str, stack: Stack | None = None) -> str:
+    """The AwsSolutions-IAM5 finding ID of the one resource ``arn`` in ``scope``'s stack
+    (``stack``, when the caller has it: saves a round trip to node)."""
+    return f"AwsSolutions-IAM5[Resource::{render_in(stack or Stack.of(scope), arn)}]"
 
 
 # aws-cdk-lib's marker of a string token (``${Token[TOKEN.123]}``, ``${Token[AWS.Region.9]}``).

@@ -347,13 +347,13 @@ class NotebookInstance(Resource):
                 self.policy,
                 [
                     (
-                        wildcard_resource_rule(self.policy, own_streams),
+                        wildcard_resource_rule(self.policy, own_streams, stack),
                         "SageMaker names a notebook's log streams '<notebook-name>/<source>' "
                         "at run time (jupyter.log, LifecycleConfigOnStart, ...); the wildcard "
                         "covers only this notebook's own streams.",
                     ),
                     (
-                        wildcard_resource_rule(self.policy, any_stream),
+                        wildcard_resource_rule(self.policy, any_stream, stack),
                         "logs:DescribeLogStreams is authorized on the log group; ':*' here is "
                         "the ARN form of the /aws/sagemaker/NotebookInstances group itself.",
                     ),
