@@ -21,7 +21,7 @@ import threading
 import time
 import venv
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -316,6 +316,12 @@ def test_a_long_terminal_idle_period_keeps_an_idle_terminal_open(
 def test_a_kernel_closed_since_the_last_check_counts_as_activity(
     notebook: Notebook, clean_jupyter: JupyterServer
 ):
+    # The server's own start is activity too: let it be older than the 0.1 min threshold,
+    # so that only the kernel's closing can keep the notebook running (when this test runs
+    # first on a fresh server, it would otherwise be the start that does).
+    status = clean_jupyter.api("GET", "/api/status")
+    started = datetime.fromisoformat(status["started"].replace("Z", "+00:00"))
+    time.sleep(max(0.0, 6.5 - (datetime.now(UTC) - started).total_seconds()))
     kernel_id = clean_jupyter.start_kernel()
     time.sleep(PAST_TINY_IDLE)
     # The first check sees the kernel (idle by its own time); then it is shut down, and

@@ -20,6 +20,7 @@ import re
 import shlex
 import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ DOMAIN, REPOSITORY = "ml", "pypi"
 ENV = "forecast"
 #: How long each conda command takes here (a real one takes minutes).
 CONDA_SECONDS = 3.0
-#: A detached custom step of the on-start that takes this long.
+#: A detached custom step of the on-start goes on this long after the on-start returned.
 SLOW_STEP_SECONDS = 3.0
 #: Generous: the foreground part takes seconds here; SageMaker allows 300 s.
 FOREGROUND_BOUND = 30.0
@@ -73,8 +74,11 @@ STAMPED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ .")
 TOKEN_UNIT = "sagemaker-constructs-codeartifact-token"
 
 
-def full_setup(url: str, channel: str) -> NotebookSetup:
-    """Every step type, as a team would configure them (the channel is the harness's)."""
+def full_setup(url: str, channel: str, gate: Path) -> NotebookSetup:
+    """Every step type, as a team would configure them (the channel is the harness's).
+
+    The detached custom step ``warm-cache`` ends once ``gate`` exists, so that it is still
+    running when the on-start returns however slow the machine is."""
     return NotebookSetup(
         steps=[
             PackageIndex(
@@ -97,7 +101,7 @@ def full_setup(url: str, channel: str) -> NotebookSetup:
             ),
             CustomStep(
                 name="warm-cache",
-                on_start=f"sleep {SLOW_STEP_SECONDS:g}\necho cache warmed",
+                on_start=f"while [ ! -e {gate} ]; do sleep 0.1; done\necho cache warmed",
                 detached=True,
             ),
             IdleAutoStop(idle_minutes=60),
@@ -134,12 +138,15 @@ def host(moto_server: MotoServer, package_servers: PackageServers) -> Iterator[H
 
 @pytest.fixture(scope="module")
 def first_boot(host: Host, server: LocalServer, package_servers: PackageServers) -> FirstBoot:
-    setup = full_setup(server.url, package_servers.channel.url)
+    gate = Path(tempfile.mkdtemp(prefix="smc-gate-")) / "warm-cache"
+    setup = full_setup(server.url, package_servers.channel.url, gate)
     host.conda_seconds = CONDA_SECONDS
     create = host.run(setup.on_create_text())
     create_logs = host.detached_text(create)
     start = host.run(setup.on_start_text())
     start_logs = host.detached_text(start)
+    time.sleep(SLOW_STEP_SECONDS)  # the step's work, after the script has returned
+    gate.touch()
     host.wait(create, start)
     host.conda_seconds = 0
     return FirstBoot(setup, server, create, start, create_logs, start_logs, host.systemctl_calls())
