@@ -503,10 +503,23 @@ class StudioHost:
         raise TimeoutError(f"detached step {name} did not end: {log}")
 
     def user_pids(self) -> list[int]:
+        """The user's processes of THIS host: those whose environment has its HOME (every
+        command starts with ``env -i HOME=<root>/home/...`` and children inherit it). The
+        account is shared by every host of the machine (other test workers' too), so
+        ``pgrep -u`` alone would stop their apps as well."""
         found = subprocess.run(
             ["pgrep", "-u", str(self.user.pw_uid)], capture_output=True, text=True, check=False
         )
-        return [int(p) for p in found.stdout.split()]
+        mine = f"HOME={self.home}".encode()
+        pids = []
+        for pid in map(int, found.stdout.split()):
+            try:
+                environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:  # ended meanwhile
+                continue
+            if mine in environment:
+                pids.append(pid)
+        return pids
 
     def _wait_user_processes(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
