@@ -110,9 +110,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-# Under xdist (`--dist loadgroup`, the Makefile's) a file's tests run on one worker, so its
-# module fixtures are made once; these long files are spread over several workers instead
-# (round robin), each part making the fixtures it uses. Seconds measured with 4 workers.
+# Under xdist (`--dist loadgroup`, the Makefile's) a file's tests run on one worker (as with
+# loadfile), so its module fixtures are made once; these long files are spread over several
+# workers instead (round robin), each part making the fixtures it uses. Seconds measured
+# with 4 workers.
 SPLIT_FILES = {
     "tests/review/test_cases.py": 3,  # ~190 s: a synthesized variant of the app per case
     "tests/lifecycle/test_autostop.py": 2,  # ~160 s, mostly waiting for idle times
@@ -128,7 +129,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = Path(item.path).resolve().relative_to(ROOT).as_posix()
         if path.startswith(SLOW_PATHS):
             item.add_marker(pytest.mark.slow)
+        # Every test gets a group (loadgroup sends each ungrouped test on its own, so the
+        # module fixtures would be made on every worker): its file, or a part of it.
+        group = path
         parts = SPLIT_FILES.get(path)
         if parts:
             index = seen[path] = seen.get(path, -1) + 1
-            item.add_marker(pytest.mark.xdist_group(f"{path}:{index % parts}"))
+            group = f"{path}:{index % parts}"
+        item.add_marker(pytest.mark.xdist_group(group))
