@@ -22,7 +22,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 # servers, subprocesses and the jsii kernel much of the time, so 4 keep 2 cores busy.
 # PYTEST_WORKERS=0 runs them in this process (no xdist), e.g. for a debugger.
 PYTEST_WORKERS ?= 4
-PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadfile
 
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
 

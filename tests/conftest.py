@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,10 +111,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-# Under xdist (`--dist loadgroup`, the Makefile's) a file's tests run on one worker (as with
-# loadfile), so its module fixtures are made once; these long files are spread over several
-# workers instead (round robin), each part making the fixtures it uses. Seconds measured
-# with 4 workers.
+# Under xdist (`--dist loadfile`, the Makefile's) a file's tests run on one worker, so its
+# module fixtures are made once; these long files are spread over several workers instead,
+# each part making the fixtures it uses (seconds measured with 4 workers).
 SPLIT_FILES = {
     "tests/review/test_cases.py": 3,  # ~190 s: a synthesized variant of the app per case
     "tests/lifecycle/test_autostop.py": 2,  # ~160 s, mostly waiting for idle times
@@ -122,18 +122,31 @@ SPLIT_FILES = {
 }
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    seen: dict[str, int] = {}
     for item in items:
         path = Path(item.path).resolve().relative_to(ROOT).as_posix()
         if path.startswith(SLOW_PATHS):
             item.add_marker(pytest.mark.slow)
-        # Every test gets a group (loadgroup sends each ungrouped test on its own, so the
-        # module fixtures would be made on every worker): its file, or a part of it.
-        group = path
-        parts = SPLIT_FILES.get(path)
-        if parts:
-            index = seen[path] = seen.get(path, -1) + 1
-            group = f"{path}:{index % parts}"
-        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def work_unit(nodeid: str) -> str:
+    """The xdist work unit of a test: its file, or for SPLIT_FILES one of the file's parts
+    (from a hash of the test's ID, so the same on every run and every worker)."""
+    path = nodeid.split("::", 1)[0]
+    parts = SPLIT_FILES.get(path)
+    return f"{path}:{zlib.crc32(nodeid.encode()) % parts}" if parts else path
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, called only when it runs
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadfile`` with SPLIT_FILES split. (xdist's own ``loadgroup`` cannot do it
+    under pytest 9: it renames ``Item._nodeid``, which ``nodeid`` no longer reads.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileParts(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return FileParts(config, log)
