@@ -274,17 +274,17 @@ def test_open_jupyterlab_tab_with_a_busy_kernel_is_not_stopped(
 def test_terminal_is_idle_by_its_own_activity(notebook: Notebook, clean_jupyter: JupyterServer):
     name = clean_jupyter.open_terminal()
     with terminal_socket(clean_jupyter, name) as ws:
-        # The shell's first prompt is activity too: wait until the terminal has gone quiet.
-        def last_activity() -> str:
-            return clean_jupyter.api("GET", f"/api/terminals/{name}")["last_activity"]
-
-        seen = last_activity()
+        # The shell's first prompt is activity too (late on a loaded machine): wait until
+        # the terminal's own last activity is past 0.05 min (3 s), by the server's clock.
+        deadline = time.monotonic() + 60
         while True:
-            time.sleep(1.0)
-            if (now := last_activity()) == seen:
+            last = clean_jupyter.api("GET", f"/api/terminals/{name}")["last_activity"]
+            started = datetime.fromisoformat(last.replace("Z", "+00:00"))
+            age = (datetime.now(UTC) - started).total_seconds()
+            if age >= 3.3:
                 break
-            seen = now
-        time.sleep(2.6)  # with the second above: past 0.05 min
+            assert time.monotonic() < deadline, f"terminal {name} never went quiet"
+            time.sleep(max(0.2, 3.3 - age))
         quiet = check(
             notebook, clean_jupyter, TINY_IDLE, "--terminal-idle-minutes=0.05", "--dry-run"
         )
