@@ -23,6 +23,8 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 # PYTEST_WORKERS=0 runs them in this process (no xdist), e.g. for a debugger.
 PYTEST_WORKERS ?= 4
 PYTEST_XDIST   := -n $(PYTEST_WORKERS) --dist loadfile
+# The fast loop's tests are CPU-bound (synths): one worker per core is quicker there.
+PYTEST_FAST_WORKERS ?= 2
 
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
 
@@ -46,7 +48,7 @@ test: $(VENV)/.dev-installed $(VENV)/.checkov-installed node_modules/.installed
 # while changing a construct. `make test` stays the full suite and the CI command.
 test-fast: $(VENV)/.dev-installed node_modules/.installed
 	$(PY) -m ruff check .
-	$(PY) -m pytest $(PYTEST_XDIST) -m "not slow" -q $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_FAST_WORKERS) --dist loadfile -m "not slow" -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
