@@ -21,7 +21,10 @@ def construct_cache(construct: IConstruct) -> dict[str, Any]:
     cache: dict[str, Any] | None = getattr(construct, _CACHE, None)
     if cache is None:
         cache = {}
-        setattr(construct, _CACHE, cache)
+        try:
+            setattr(construct, _CACHE, cache)
+        except AttributeError:  # jsii's proxy of an interface (an imported subnet) takes none
+            pass
     return cache
 
 

@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from sagemaker_constructs._compliance import acknowledge, render_in
+from sagemaker_constructs._compliance import acknowledge, construct_cache, render_in
 from sagemaker_constructs._validation import ConstructValidationError, Problem
 
 #: Notebook instances always log here; the log group is one per account and region.
@@ -91,7 +91,12 @@ def first_subnet_id(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> str
     subnets = values.get("subnets")
     if subnets and set(values) == {"subnets"}:
         subnet: ec2.ISubnet = subnets[0]
-        return subnet.subnet_id
+        # A subnet's ID never changes: read once per subnet object (notebooks share them).
+        cache = construct_cache(subnet)
+        if "subnet_id" not in cache:
+            cache["subnet_id"] = subnet.subnet_id
+        subnet_id: str = cache["subnet_id"]
+        return subnet_id
     return select_subnets(vpc, selection).subnet_ids[0]
 
 

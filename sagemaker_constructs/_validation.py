@@ -111,6 +111,12 @@ def tag_problem(
     return None
 
 
+def _has_property(value: Any, name: str) -> bool:
+    """Whether ``value`` has the attribute ``name``, asked of its class first: ``hasattr``
+    on a jsii object reads the property, a round trip to node."""
+    return hasattr(type(value), name) or hasattr(value, name)
+
+
 class Problems:
     """Accumulates validation problems for one construct."""
 
@@ -195,7 +201,7 @@ class Problems:
             )
         self.max_items(prop, groups, limit)
         for i, group in enumerate(groups):
-            if group is None or not hasattr(group, "security_group_id"):
+            if group is None or not _has_property(group, "security_group_id"):
                 self.add(
                     f"{prop}[{i}]",
                     group,
@@ -215,7 +221,7 @@ class Problems:
                 "a kms.IKey (import an ARN with kms.Key.from_key_arn; an alias with "
                 "kms.Alias.from_alias_name)",
             )
-        elif not hasattr(key, "key_arn"):
+        elif not _has_property(key, "key_arn"):
             self.add(prop, type(key).__name__, "a kms.IKey")
 
     def pattern(

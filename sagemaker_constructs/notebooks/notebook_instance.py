@@ -297,7 +297,8 @@ class NotebookInstance(Resource):
             allow_root_access=allow_root_access,
             minimum_instance_metadata_service_version=minimum_instance_metadata_service_version,
         )
-        stack = Stack.of(self)
+        # The scope itself when it is a stack (answered in Python), else asked of node.
+        stack = scope if isinstance(scope, Stack) else Stack.of(self)
 
         name = notebook_instance_name or Names.unique_resource_name(
             self, max_length=NAME_MAX_LENGTH, separator="-"
