@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -21,10 +22,9 @@ def construct_cache(construct: IConstruct) -> dict[str, Any]:
     cache: dict[str, Any] | None = getattr(construct, _CACHE, None)
     if cache is None:
         cache = {}
-        try:
+        # jsii's proxy of an interface (an imported subnet, say) takes no attribute.
+        with contextlib.suppress(AttributeError):
             setattr(construct, _CACHE, cache)
-        except AttributeError:  # jsii's proxy of an interface (an imported subnet) takes none
-            pass
     return cache
 
 
