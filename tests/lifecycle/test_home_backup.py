@@ -235,22 +235,13 @@ OWNERS = {"fraud-alice": "alice", "fraud-alice-g1": "alice", "fraud-bob": "bob"}
 
 def _team_notebooks(backup, names: list[str]):
     """Notebooks sharing ONE lifecycle configuration (as a team stack builds them)."""
-    from aws_cdk import aws_ec2 as ec2
     from aws_cdk.assertions import Template
 
     from sagemaker_constructs import NotebookInstance, NotebookLifecycleConfig, NotebookSetup
-    from tests.conftest import new_stack
+    from tests.conftest import isolated_vpc, new_stack
 
     stack = new_stack()
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        nat_gateways=0,
-        restrict_default_security_group=False,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        ],
-    )
+    vpc = isolated_vpc(stack)
     lc = NotebookLifecycleConfig(stack, "Lc", setup=NotebookSetup([backup]))
     for name in names:
         NotebookInstance(stack, name, vpc=vpc, notebook_instance_name=name, lifecycle_config=lc)
