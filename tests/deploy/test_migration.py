@@ -52,7 +52,7 @@ from tests.deploy.test_deploy import (
     assert_moto_log_clean,
     cdk,
 )
-from tests.lifecycle.harness import Host, PackageServers, not_root_reason
+from tests.lifecycle.harness import Host, PackageServers, not_root_reason, upload_conda_channel
 
 if TYPE_CHECKING:
     from tests.lifecycle.servers import MotoServer
@@ -155,20 +155,8 @@ def deployed_scripts(moto: MotoServer, stack: str) -> dict[str, str]:
 
 
 def provide_conda_channel(moto: MotoServer, packages: PackageServers, script: str) -> None:
-    """The deployed platform channel bucket (empty after a deploy) gets the test channel, as
-    the platform team's ``aws s3 sync`` would fill it (docs/lifecycle.md)."""
-    bucket = re.search(r"^export SMC_CONDA_CHANNEL_BUCKET=(\S+)$", script, re.M)
-    prefix = re.search(r"^export SMC_CONDA_CHANNEL_PREFIX=(\S+)$", script, re.M)
-    if not bucket:
-        return
-    name = bucket.group(1).strip("'\"").replace("{account}", ACCOUNT).replace("{region}", REGION)
-    key_prefix = prefix.group(1).strip("'\"") if prefix else "conda-channel"
-    s3 = moto.client("s3", REGION)
-    s3.head_bucket(Bucket=name)  # deployed by the platform stack
-    for path in sorted(packages.channel_dir.rglob("*")):
-        if path.is_file():
-            key = f"{key_prefix}/{path.relative_to(packages.channel_dir).as_posix()}"
-            s3.put_object(Bucket=name, Key=key, Body=path.read_bytes())
+    """The deployed platform channel bucket (empty after a deploy) gets the test channel."""
+    upload_conda_channel(moto.client("s3", REGION), packages, script, ACCOUNT, REGION, create=False)
 
 
 def full_script(moto: MotoServer, loader: str) -> str:

@@ -107,6 +107,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 USER = "ec2-user"
 #: PATH of a real notebook host's lifecycle scripts; the stand-ins go before it.
@@ -537,6 +538,29 @@ class _CodeArtifactHandler(_Quiet, BaseHTTPRequestHandler):
         self._reply(404, {"__type": "UnknownOperationException", "message": url.path})
 
     do_GET = do_POST = _handle  # noqa: N815
+
+
+def upload_conda_channel(
+    s3: Any, packages: PackageServers, script: str, account: str, region: str, *, create: bool
+) -> None:
+    """Fill the platform's conda channel bucket, as a composed ``script`` names it, with the
+    test channel (as the platform team's ``aws s3 sync`` would, docs/lifecycle.md); the
+    bucket is made first when ``create`` (else it must exist: a deploy made it)."""
+    bucket = re.search(r"^export SMC_CONDA_CHANNEL_BUCKET=(\S+)$", script, re.M)
+    prefix = re.search(r"^export SMC_CONDA_CHANNEL_PREFIX=(\S+)$", script, re.M)
+    if not bucket:
+        return
+    name = bucket.group(1).strip("'\"").replace("{account}", account).replace("{region}", region)
+    key_prefix = prefix.group(1).strip("'\"") if prefix else "conda-channel"
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if create and name not in existing:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    else:
+        s3.head_bucket(Bucket=name)
+    for path in sorted(packages.channel_dir.rglob("*")):
+        if path.is_file():
+            key = f"{key_prefix}/{path.relative_to(packages.channel_dir).as_posix()}"
+            s3.put_object(Bucket=name, Key=key, Body=path.read_bytes())
 
 
 class PackageServers:

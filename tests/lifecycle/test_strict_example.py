@@ -34,6 +34,7 @@ from tests.lifecycle.harness import (
     Host,
     PackageServers,
     not_root_reason,
+    upload_conda_channel,
 )
 
 if TYPE_CHECKING:
@@ -134,20 +135,7 @@ def unbundled_text(example: Synthesized, script: str) -> str:
 
 def provide_s3_channel(moto: MotoServer, packages: PackageServers, script: str) -> None:
     """The platform's channel bucket in moto, as the scripts name it, holding the channel."""
-    bucket = re.search(r"^export SMC_CONDA_CHANNEL_BUCKET=(\S+)$", script, re.M)
-    prefix = re.search(r"^export SMC_CONDA_CHANNEL_PREFIX=(\S+)$", script, re.M)
-    if not bucket:
-        return
-    name = bucket.group(1).strip("'\"").replace("{account}", ACCOUNT).replace("{region}", REGION)
-    key_prefix = prefix.group(1).strip("'\"") if prefix else "conda-channel"
-    s3 = moto.client("s3", REGION)
-    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    if name not in existing:
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
-    for path in sorted(packages.channel_dir.rglob("*")):
-        if path.is_file():
-            key = f"{key_prefix}/{path.relative_to(packages.channel_dir).as_posix()}"
-            s3.put_object(Bucket=name, Key=key, Body=path.read_bytes())
+    upload_conda_channel(moto.client("s3", REGION), packages, script, ACCOUNT, REGION, create=True)
 
 
 @pytest.fixture(scope="module")
