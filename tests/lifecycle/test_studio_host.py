@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -373,3 +374,30 @@ def test_studio_metric_filter_matches_the_runners_failure_line_only(example, mot
     ]
     everything = logs.filter_log_events(logGroupName=STUDIO_LOG_GROUP)["events"]
     assert len(everything) > len(matched)  # negative control: not a match-all pattern
+
+
+def test_a_host_stops_only_its_own_processes_of_the_shared_account(moto: Moto):
+    """Two hosts of the machine (as two test workers have) share the real sagemaker-user:
+    closing one ends the processes started in its home and leaves the other's running."""
+    mine, other = StudioHost(moto), StudioHost(moto)
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        started += [
+            subprocess.Popen(
+                ["runuser", "-u", USER, "--", "env", "-i", f"HOME={h.home}", "sleep", "60"],
+                cwd=h.home,
+            )
+            for h in (mine, other)
+        ]
+        deadline = time.monotonic() + 10
+        while not (mine.user_pids() and other.user_pids()):
+            assert time.monotonic() < deadline, "the sleeps never started"
+            time.sleep(0.1)
+        mine.close()
+        assert started[0].wait(10) != 0  # killed (its own)
+        assert started[1].poll() is None  # the other host's process runs on
+        assert other.user_pids()
+    finally:
+        other.close()
+        for process in started:
+            process.wait(10)
