@@ -28,6 +28,19 @@ def construct_cache(construct: IConstruct) -> dict[str, Any]:
     return cache
 
 
+def read_once(construct: IConstruct, attribute: str) -> Any:
+    """``getattr(construct, attribute)``, read from node once per Python object.
+
+    Only for attributes that never change once the construct exists (a key's ARN, a
+    security group's ID): the constructs that share one read it once.
+    """
+    cache = construct_cache(construct)
+    key = f"attribute:{attribute}"
+    if key not in cache:
+        cache[key] = getattr(construct, attribute)
+    return cache[key]
+
+
 def _validations(scope: IConstruct) -> Validations:
     cache = construct_cache(scope)
     found: Validations | None = cache.get("validations")

@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from sagemaker_constructs._compliance import acknowledge, construct_cache, render_in
+from sagemaker_constructs._compliance import acknowledge, read_once, render_in
 from sagemaker_constructs._validation import ConstructValidationError, Problem
 
 #: Notebook instances always log here; the log group is one per account and region.
@@ -90,14 +90,17 @@ def first_subnet_id(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> str
     values = selection._values if selection else {}
     subnets = values.get("subnets")
     if subnets and set(values) == {"subnets"}:
-        subnet: ec2.ISubnet = subnets[0]
         # A subnet's ID never changes: read once per subnet object (notebooks share them).
-        cache = construct_cache(subnet)
-        if "subnet_id" not in cache:
-            cache["subnet_id"] = subnet.subnet_id
-        subnet_id: str = cache["subnet_id"]
+        subnet_id: str = read_once(subnets[0], "subnet_id")
         return subnet_id
     return select_subnets(vpc, selection).subnet_ids[0]
+
+
+@functools.cache
+def service_principal(service: str) -> iam.ServicePrincipal:
+    """``iam.ServicePrincipal(service)``, one object per process for all the roles that
+    trust ``service`` (a principal holds no state of its own; each stack renders it)."""
+    return iam.ServicePrincipal(service)
 
 
 def service_role(
@@ -115,7 +118,7 @@ def service_role(
     rather than inline, because the HIPAA/NIST/PCI packs reject inline policies.
     """
     role = _ManagedPolicyRole(
-        scope, "Role", assumed_by=iam.ServicePrincipal(service), description=description
+        scope, "Role", assumed_by=service_principal(service), description=description
     )
     policy = iam.ManagedPolicy(
         scope,

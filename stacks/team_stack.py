@@ -151,32 +151,42 @@ class TeamStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
+        team_objects = self.bucket.arn_for_objects("*")
         self.data_policy = iam.ManagedPolicy(
             self,
             "DataAccessPolicy",
             description=f"Read/write team {team.name}'s data bucket and use its key",
-            statements=[
-                iam.PolicyStatement(
-                    sid="ListTeamBucket",
-                    actions=["s3:ListBucket", "s3:GetBucketLocation"],
-                    resources=[self.bucket.bucket_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="ReadWriteTeamObjects",
-                    actions=[
-                        "s3:GetObject",
-                        "s3:PutObject",
-                        "s3:DeleteObject",
-                        "s3:AbortMultipartUpload",
+            # One JSON document handed to node, not a PolicyStatement per statement.
+            document=iam.PolicyDocument.from_json(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ListTeamBucket",
+                            "Effect": "Allow",
+                            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                            "Resource": self.bucket.bucket_arn,
+                        },
+                        {
+                            "Sid": "ReadWriteTeamObjects",
+                            "Effect": "Allow",
+                            "Action": [
+                                "s3:GetObject",
+                                "s3:PutObject",
+                                "s3:DeleteObject",
+                                "s3:AbortMultipartUpload",
+                            ],
+                            "Resource": team_objects,
+                        },
+                        {
+                            "Sid": "UseTeamKey",
+                            "Effect": "Allow",
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                            "Resource": self.key.key_arn,
+                        },
                     ],
-                    resources=[self.bucket.arn_for_objects("*")],
-                ),
-                iam.PolicyStatement(
-                    sid="UseTeamKey",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                    resources=[self.key.key_arn],
-                ),
-            ],
+                }
+            ),
         )
 
         for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
@@ -190,7 +200,7 @@ class TeamStack(Stack):
             )
         acknowledge_wildcard_resource(
             self.data_policy,
-            self.bucket.arn_for_objects("*"),
+            team_objects,
             "Object-level actions on every object of this team's own data bucket, which "
             "exists to hold the team's notebook data; no other bucket is named.",
         )

@@ -55,22 +55,25 @@ class NotebookGuardrails:
 
     def check(self, notebook: sagemaker.CfnNotebookInstance) -> None:
         """Add an error annotation to ``notebook`` for each rule it breaks."""
-        name = notebook.notebook_instance_name
-        label = f"{self.owner}: notebook {name if not is_token(name) else notebook.node.path}"
+        # Every property's current value in one read from node (``cfnProperties``, the
+        # L1's own view of its properties, setters included), not one read per property.
+        props = notebook._cfn_properties
+        name = props.get("notebookInstanceName")
+        label = f"{self.owner}: notebook {name if name and not is_token(name) else notebook.node.path}"
         errors = []
-        if notebook.direct_internet_access != "Disabled":
+        if props.get("directInternetAccess") != "Disabled":
             errors.append("direct internet access must be disabled (rule: internet never enabled)")
-        if notebook.root_access != "Disabled":
+        if props.get("rootAccess") != "Disabled":
             errors.append("root access must be disabled (rule: no root)")
         if self.allowed_instance_types:
-            itype = notebook.instance_type
+            itype = props.get("instanceType")
             if not is_token(itype) and itype not in self.allowed_instance_types:
                 errors.append(
                     f"instance type {itype} is not allowed (rule: allowed instance types "
                     f"{', '.join(self.allowed_instance_types)})"
                 )
         if self.max_volume_size_gib is not None:
-            size = notebook.volume_size_in_gb
+            size = props.get("volumeSizeInGb")
             if (
                 isinstance(size, int | float)
                 and not is_token(size)

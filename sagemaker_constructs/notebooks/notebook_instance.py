@@ -27,6 +27,7 @@ from constructs import Construct, Node
 from sagemaker_constructs._compliance import (
     acknowledge_all,
     construct_cache,
+    read_once,
     wildcard_resource_rule,
 )
 from sagemaker_constructs._defaults import (
@@ -305,10 +306,8 @@ class NotebookInstance(Resource):
         )
         self.notebook_instance_name: str = name
         # Notebook ARNs carry the name in lower case.
-        self.notebook_instance_arn: str = stack.format_arn(
-            service="sagemaker",
-            resource="notebook-instance",
-            resource_name=name if is_token(name) else name.lower(),
+        self.notebook_instance_arn: str = self._arn_prefix(stack) + (
+            name if is_token(name) else name.lower()
         )
 
         self.key: kms.IKey = encryption_key or new_key(
@@ -331,7 +330,8 @@ class NotebookInstance(Resource):
             # group adds S3 through its prefix list.
             allow_https_within_vpc(self, self.security_group, vpc)
             security_groups = [self.security_group]
-        self._connections = ec2.Connections(security_groups=list(security_groups or []))
+        self._security_groups: list[ec2.ISecurityGroup] = list(security_groups or [])
+        self._connections: ec2.Connections | None = None
 
         self.policy: iam.ManagedPolicy | None = None
         if role is None:
@@ -374,7 +374,8 @@ class NotebookInstance(Resource):
             instance_type=instance_type,
             role_arn=role.role_arn,
             subnet_id=subnet_id,
-            security_group_ids=[sg.security_group_id for sg in security_groups or []] or None,
+            security_group_ids=[read_once(sg, "security_group_id") for sg in self._security_groups]
+            or None,
             direct_internet_access="Enabled" if allow_direct_internet else "Disabled",
             root_access="Enabled" if allow_root_access else "Disabled",
             instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
@@ -425,7 +426,23 @@ class NotebookInstance(Resource):
     @property
     def connections(self) -> ec2.Connections:
         """The notebook's security groups (``ec2.IConnectable``)."""
+        # Made on first use (most notebooks are never connected to anything), then kept:
+        # rules added through it go to the same security groups either way.
+        if self._connections is None:
+            self._connections = ec2.Connections(security_groups=self._security_groups)
         return self._connections
+
+    @staticmethod
+    def _arn_prefix(stack: Stack) -> str:
+        """``arn:<partition>:sagemaker:<region>:<account>:notebook-instance/`` of ``stack``,
+        formatted once per stack (the same for every notebook in it)."""
+        cache = construct_cache(stack)
+        if "notebook_arn_prefix" not in cache:
+            cache["notebook_arn_prefix"] = stack.format_arn(
+                service="sagemaker", resource="notebook-instance", resource_name=""
+            )
+        prefix: str = cache["notebook_arn_prefix"]
+        return prefix
 
     def _log_stream_arns(self, stack: Stack, name: str) -> tuple[str, str]:
         """ARNs of this notebook's own log streams and of the notebook log group's streams."""
@@ -442,10 +459,10 @@ class NotebookInstance(Resource):
         return f"{log_group_arn}:log-stream:{name}/*", f"{log_group_arn}:*"
 
     def _key_arn(self) -> str:
-        """The volume key's ARN, read from node once per notebook."""
-        if not hasattr(self, "_volume_key_arn"):
-            self._volume_key_arn: str = self.key.key_arn
-        return self._volume_key_arn
+        """The volume key's ARN."""
+        # A key's ARN never changes: read once per key object (a team's notebooks share one).
+        key_arn: str = read_once(self.key, "key_arn")
+        return key_arn
 
     def _base_document(self, stack: Stack, name: str) -> iam.PolicyDocument:
         """The created role's own permissions, handed to node as one JSON document."""
