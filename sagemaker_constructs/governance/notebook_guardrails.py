@@ -59,7 +59,8 @@ class NotebookGuardrails:
         # L1's own view of its properties, setters included), not one read per property.
         props = notebook._cfn_properties
         name = props.get("notebookInstanceName")
-        label = f"{self.owner}: notebook {name if name and not is_token(name) else notebook.node.path}"
+        shown = name if name and not is_token(name) else notebook.node.path
+        label = f"{self.owner}: notebook {shown}"
         errors = []
         if props.get("directInternetAccess") != "Disabled":
             errors.append("direct internet access must be disabled (rule: internet never enabled)")
