@@ -49,14 +49,16 @@ def _validations(scope: IConstruct) -> Validations:
     return found
 
 
-def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
+def acknowledge(scope: IConstruct, rule: str | Sequence[str], reason: str) -> None:
     """Acknowledge one finding ``rule`` on ``scope`` only, with the evidence in ``reason``.
 
     ``rule`` is a cdk-nag rule ID such as ``AwsSolutions-S1``, optionally with a finding
     ID (``AwsSolutions-IAM5[Resource::...]``) so that only one action or resource is
-    acknowledged, never the whole rule.
+    acknowledged, never the whole rule. Several rule IDs with the same evidence (the same
+    rule of several packs, say) may be given as a list: each is acknowledged.
     """
-    acknowledge_all(scope, [(rule, reason)])
+    rules = [rule] if isinstance(rule, str) else list(rule)
+    acknowledge_all(scope, [(one, reason) for one in rules])
 
 
 def acknowledge_all(scope: IConstruct, findings: Sequence[tuple[str, str]]) -> None:

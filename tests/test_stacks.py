@@ -11,7 +11,7 @@ import yaml
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
-from sagemaker_constructs.governance import register_compliance_checks
+from sagemaker_constructs.governance import acknowledge, register_compliance_checks
 from stacks import build_app, parse_config
 from tests.conftest import EXAMPLE_CONFIG, Synthesized, new_app
 
@@ -255,3 +255,25 @@ def test_an_explicit_subnet_pins_the_notebook():
         "fraud-alice": "subnet-0bbbbbbbbbbbbbbbb",
         "fraud-bob": "subnet-0aaaaaaaaaaaaaaaa",
     }
+
+
+def test_one_acknowledgment_call_takes_several_rules_each_on_its_scope_only(tmp_path):
+    app = new_app(tmp_path)
+    stack = cdk.Stack(app, "Leaky")
+    quiet = s3.Bucket(stack, "Acknowledged")
+    s3.Bucket(stack, "NotAcknowledged")
+    acknowledge(quiet, ["AwsSolutions-S1", "AwsSolutions-S10"], "Test buckets, never deployed.")
+    register_compliance_checks(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    flagged = {
+        (v["ruleName"], where["constructPath"])
+        for r in report["pluginReports"]
+        for v in r["violations"]
+        for where in v["violatingConstructs"]
+    }
+    for rule in ("AwsSolutions-S1", "AwsSolutions-S10"):
+        # The control: the same finding on the other bucket is still reported.
+        assert (rule, "Leaky/NotAcknowledged/Resource") in flagged
+        assert (rule, "Leaky/Acknowledged/Resource") not in flagged
