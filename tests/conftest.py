@@ -102,6 +102,8 @@ SLOW_PATHS = (
     "tests/test_consumer.py",
     "tests/test_checkov.py",
     "tests/test_scale.py",
+    # The pinned CDK CLI in processes of its own: a node start and a whole app's synth each.
+    "tests/test_cli.py",
 )
 
 
