@@ -1223,7 +1223,10 @@ def _steps_problems(
         # Sections that are one list or mapping: their field is the section itself.
         name = "" if _WHOLE_SECTION.get(paths[i]) == base else _FIELD_NAMES.get(base, base)
         path = f"{where}.{paths[i]}" + (f".{name}" if name else "")
-        problems.append(f"{path}{bracket}{index_part}: got {value!r}; allowed: {allowed}")
+        # The config's lists reach the library as tuples (its steps are frozen): echo them
+        # as the YAML list the user wrote.
+        shown = list(value) if isinstance(value, tuple) else value
+        problems.append(f"{path}{bracket}{index_part}: got {shown!r}; allowed: {allowed}")
     if not problems and not direct_internet:
         for i, kind, what in setup.missing_sources():
             fix = _SOURCE_FIX[kind]

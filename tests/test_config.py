@@ -226,7 +226,7 @@ def test_home_backup_fields_are_checked_with_the_librarys_rules_naming_the_confi
     assert errors_of(data) == [
         "teams.yaml: teams[0].setup.home_backup.interval_minutes: got 2; allowed: an integer "
         "from 5 to 1440",
-        "teams.yaml: teams[0].setup.home_backup.exclude: got ('../etc',); allowed: a list of "
+        "teams.yaml: teams[0].setup.home_backup.exclude: got ['../etc']; allowed: a list of "
         "relative folder names",
     ]
     # A setup with only the backup is a setup with a step.
